@@ -1,0 +1,110 @@
+"""The `baogong` console command.
+
+Thin wrappers that set up Django and call management commands, so the
+Makefile, the README and operators all use one vocabulary:
+
+    baogong demo                      migrate, generate the demo county, create demo logins, serve
+    baogong serve [--bind ADDR]       serve with gunicorn (static files included)
+    baogong worker                    run a background task worker (any number, any machine)
+    baogong generate --preset P --seed N
+    baogong import roster FILE --compound CODE
+    baogong check-ledger              on_hand == sum(ledger) for every balance
+    baogong manage ...                any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baogong.config.settings.base")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def _serve(bind: str, workers: int) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    argv = [
+        "gunicorn",
+        "baogong.config.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+    ]
+    del settings  # settings are loaded again by gunicorn's workers
+    os.execvp(argv[0], [sys.executable, "-m", *argv])  # noqa: S606 - fixed argument list, no shell
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="baogong", description="baogong living-supplies guarantee platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="set up the demo county and serve it")
+    demo.add_argument("--bind", default="127.0.0.1:8000")
+    demo.add_argument("--no-serve", action="store_true", help="prepare the database and logins, do not serve")
+    demo.add_argument("--seed", type=int, default=1)
+
+    serve = sub.add_parser("serve", help="serve the web application")
+    serve.add_argument("--bind", default="127.0.0.1:8000")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("BAOGONG_WEB_WORKERS", "2")))
+
+    sub.add_parser("worker", help="run a background task worker")
+
+    generate = sub.add_parser("generate", help="generate a synthetic scenario")
+    generate.add_argument("--preset", choices=["demo", "county", "city"], default="demo")
+    generate.add_argument("--seed", type=int, default=1)
+
+    importer = sub.add_parser("import", help="import data from a spreadsheet")
+    importer.add_argument("kind", choices=["roster"])
+    importer.add_argument("path")
+    importer.add_argument("--compound", required=True, help="code of the compound the roster belongs to")
+
+    sub.add_parser("check-ledger", help="verify on-hand against the ledger for every balance")
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+
+    options = parser.parse_args(argv)
+    _setup_django()
+
+    if options.command == "demo":
+        _manage("migrate", "--no-input", "-v", "0")
+        _manage("demo_setup", "--seed", str(options.seed))
+        if not options.no_serve:
+            _serve(options.bind, workers=2)
+    elif options.command == "serve":
+        _serve(options.bind, options.workers)
+    elif options.command == "worker":
+        _manage("db_worker")
+    elif options.command == "generate":
+        _manage("generate", "--preset", options.preset, "--seed", str(options.seed))
+    elif options.command == "import":
+        _manage("import_roster", options.path, "--compound", options.compound)
+    elif options.command == "check-ledger":
+        _manage("check_ledger")
+    elif options.command == "manage":
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["baogong", *options.args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Settings shared by every environment.
+
+Everything that differs between machines comes from environment variables with
+safe defaults for the embedded (SQLite) set-up, so `make demo` needs no
+configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from django.utils.translation import gettext_lazy as _
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
+# `var/` holds the embedded database, collected static files and uploads; it is
+# relative to the working directory so a checkout and an installed wheel behave
+# the same.
+VAR_DIR = Path(os.environ.get("BAOGONG_VAR_DIR", Path.cwd() / "var")).resolve()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get(
+    "BAOGONG_SECRET_KEY", "insecure-embedded-demo-key-set-BAOGONG_SECRET_KEY-in-production"
+)
+DEBUG = env_bool("BAOGONG_DEBUG", False)
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("BAOGONG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "baogong.core",
+    "baogong.accounts",
+    "baogong.regions",
+    "baogong.enterprises",
+    "baogong.catalog",
+    "baogong.stock",
+    "baogong.scenario",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "baogong.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "baogong.config.urls"
+WSGI_APPLICATION = "baogong.config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_config() -> dict:
+    """SQLite under var/ unless DATABASE_URL says otherwise.
+
+    SQLite runs in WAL mode with IMMEDIATE transactions: a writer takes the
+    write lock when its transaction starts, so two services can never both read
+    a balance and then both write it (no lock upgrade deadlocks, no lost
+    updates). synchronous=FULL makes an acknowledged commit survive power loss.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("BAOGONG_CONN_MAX_AGE", "60")))
+        if config["ENGINE"].endswith("postgresql"):
+            config.setdefault("OPTIONS", {})
+            config["CONN_HEALTH_CHECKS"] = True
+        if config["ENGINE"].endswith("sqlite3"):
+            config["OPTIONS"] = sqlite_options()
+        return config
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BAOGONG_SQLITE_PATH", str(VAR_DIR / "baogong.sqlite3")),
+        "OPTIONS": sqlite_options(),
+    }
+
+
+def sqlite_options() -> dict:
+    return {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=FULL;"
+            "PRAGMA foreign_keys=ON;"
+            "PRAGMA busy_timeout=30000;"
+        ),
+    }
+
+
+DATABASES = {"default": database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("BAOGONG_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Uploads: a roster for a whole compound is well under this; anything larger
+# is refused before it is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("BAOGONG_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Household roster imports: limits checked before openpyxl opens the file.
+ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("BAOGONG_ROSTER_MAX_ROWS", "20000"))

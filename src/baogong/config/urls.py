@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from baogong.config.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("baogong.core.urls")),
+    path("regions/", include("baogong.regions.urls")),
+    path("stock/", include("baogong.stock.urls")),
+]

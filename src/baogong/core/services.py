@@ -1,0 +1,64 @@
+"""Writes to the audit trail. Called by every other service, inside its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+import json
+
+from .middleware import current_request_id
+from .models import AuditLog, PersonalDataAccess
+
+if TYPE_CHECKING:
+    from baogong.accounts.models import User
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    # Decimals, dates and UUIDs become strings the same way everywhere.
+    result: dict[str, Any] = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    return result
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: object = "",
+    payload: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Append one audit row. Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the transaction of the change it records")
+    return AuditLog.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        payload=_jsonable(payload or {}),
+        request_id=current_request_id() or "",
+    )
+
+
+def personal_data_access_record(
+    *, actor: User, subject_type: str, subject_ids: Iterable[object], fields: list[str], purpose: str
+) -> int:
+    """Record that `actor` saw unmasked `fields` of each subject. Returns the number of rows."""
+    request_id = current_request_id() or ""
+    rows = [
+        PersonalDataAccess(
+            actor=actor,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            fields=fields,
+            purpose=purpose,
+            request_id=request_id,
+        )
+        for subject_id in subject_ids
+    ]
+    PersonalDataAccess.objects.bulk_create(rows)
+    return len(rows)

@@ -1,0 +1,8 @@
+from django.http import HttpRequest, HttpResponse
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("TODO")
+
+
+dashboard = home

@@ -1,0 +1,204 @@
+"""Scoped reads of regions, zone statuses and households."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from baogong.core.errors import NotFound
+from baogong.core.masking import mask_id_number, mask_name, mask_phone
+from baogong.core.scoping import Scope
+from baogong.core.services import personal_data_access_record
+
+from .models import Household, Region, RegionLevel, ZoneStatus, ZoneStatusKind
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from baogong.accounts.models import User
+
+
+def region_list(*, scope: Scope) -> QuerySet[Region]:
+    if scope.region_path is None:
+        return Region.objects.none()
+    return Region.objects.filter(path__startswith=scope.region_path)
+
+
+def region_get(*, scope: Scope, region_id: int) -> Region:
+    region = region_list(scope=scope).filter(pk=region_id).first()
+    if region is None:
+        raise NotFound()
+    return region
+
+
+def region_children(*, scope: Scope, region: Region) -> QuerySet[Region]:
+    return region_list(scope=scope).filter(parent=region).order_by("code")
+
+
+def region_ancestors(*, scope: Scope, region: Region) -> list[Region]:
+    """Breadcrumbs: the ancestors the caller may see, root first."""
+    ids = region.ancestor_ids()[:-1]
+    by_id = {r.pk: r for r in region_list(scope=scope).filter(pk__in=ids)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _current_status_subquery(at: datetime) -> Subquery:
+    current = ZoneStatus.objects.filter(region=OuterRef("pk"), starts_at__lte=at).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=at)
+    ).order_by("-starts_at", "-id")
+    return Subquery(current.values("status")[:1])
+
+
+def region_with_zone_status(queryset: QuerySet[Region], *, at: datetime | None = None) -> QuerySet[Region]:
+    """Annotate each region with `zone_status`, its own current status (None if none)."""
+    return queryset.annotate(zone_status=_current_status_subquery(at or timezone.now()))
+
+
+def region_effective_zone_status(*, region: Region, at: datetime | None = None) -> str:
+    """The status that applies to a region: its own current one, else the nearest ancestor's."""
+    moment = at or timezone.now()
+    rows = (
+        ZoneStatus.objects.filter(region_id__in=region.ancestor_ids(), starts_at__lte=moment)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=moment))
+        .order_by("-starts_at", "-id")
+        .values_list("region_id", "status")
+    )
+    latest: dict[int, str] = {}
+    for region_id, status in rows:
+        latest.setdefault(region_id, status)
+    for region_id in reversed(region.ancestor_ids()):
+        if region_id in latest:
+            return latest[region_id]
+    return ZoneStatusKind.NORMAL
+
+
+def zone_status_history(*, scope: Scope, region: Region) -> QuerySet[ZoneStatus]:
+    region_get(scope=scope, region_id=region.pk)
+    return ZoneStatus.objects.filter(region=region).select_related("set_by").order_by("-starts_at", "-id")
+
+
+def household_list(
+    *,
+    scope: Scope,
+    region: Region | None = None,
+    search: str = "",
+    vulnerable_only: bool = False,
+) -> QuerySet[Household]:
+    """Households the scope may see, optionally under `region`.
+
+    `search` matches a room ("1203"), a unit/building code fragment or a phone
+    tail ("5678"). Results are plain model rows: callers present them with
+    `household_present` so masking is never forgotten.
+    """
+    if scope.household_id is not None:
+        queryset = Household.objects.filter(pk=scope.household_id)
+    elif scope.sees_households and scope.region_path is not None:
+        queryset = Household.objects.all()
+        if scope.region_path:
+            queryset = queryset.filter(unit__path__startswith=scope.region_path)
+    else:
+        return Household.objects.none()
+    if region is not None:
+        if region.level == RegionLevel.COMPOUND:
+            queryset = queryset.filter(compound=region)
+        else:
+            queryset = queryset.filter(unit__path__startswith=region.path)
+    term = search.strip()
+    if term:
+        queryset = queryset.filter(
+            Q(room=term) | Q(phone__endswith=term) | Q(unit__name__icontains=term) | Q(unit__parent__name__icontains=term)
+        )
+    if vulnerable_only:
+        queryset = queryset.filter(vulnerability_mask__gt=0)
+    return queryset.select_related("unit", "unit__parent").order_by("compound_id", "unit__path", "room")
+
+
+def household_get(*, scope: Scope, household_id: int) -> Household:
+    household = household_list(scope=scope).filter(pk=household_id).first()
+    if household is None:
+        raise NotFound()
+    return household
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    """What a page, export or API response may show of a household."""
+
+    id: int
+    compound_id: int
+    building: str
+    unit: str
+    room: str
+    head_name: str
+    size: int
+    phone: str
+    id_number: str
+    vulnerability_tags: list[str]
+    can_order_online: bool
+    masked: bool
+
+
+def household_present(
+    *, household: Household, scope: Scope, actor: User | None, unmasked: bool = False, purpose: str = "view"
+) -> HouseholdView:
+    """Mask personal fields unless the caller asked for them and the role may see them.
+
+    Showing unmasked data writes a personal-data access row (fields and purpose,
+    no values).
+    """
+    may_unmask = unmasked and actor is not None and (
+        scope.sees_personal_data or scope.household_id == household.pk
+    )
+    if may_unmask and actor is not None:
+        personal_data_access_record(actor=actor, subject_type="household", subject_ids=[household.pk],
+                                    fields=["head_name", "phone", "id_number"], purpose=purpose)
+    unit = household.unit
+    return HouseholdView(
+        id=household.pk,
+        compound_id=household.compound_id,
+        building=unit.parent.name if unit.parent else "",
+        unit=unit.name,
+        room=household.room,
+        head_name=household.head_name if may_unmask else mask_name(household.head_name),
+        size=household.size,
+        phone=household.phone if may_unmask else mask_phone(household.phone),
+        id_number=household.id_number if may_unmask else mask_id_number(household.id_number),
+        vulnerability_tags=household.vulnerability_tags,
+        can_order_online=household.can_order_online,
+        masked=not may_unmask,
+    )
+
+
+@dataclass(frozen=True)
+class ZoneSummaryRow:
+    status: str
+    regions: int
+    households: int
+    residents: int
+
+
+def zone_summary(*, scope: Scope, level: int = RegionLevel.COMPOUND) -> list[ZoneSummaryRow]:
+    """Compounds (or another level) by their own current zone status, with households and residents."""
+    regions = region_with_zone_status(region_list(scope=scope).filter(level=level))
+    counts: dict[str, list[int]] = {}
+    status_by_region = dict(regions.values_list("pk", "zone_status"))
+    household_totals = (
+        household_list(scope=scope)
+        .order_by()
+        .values("compound_id")
+        .annotate(n=Count("id"), people=Sum("size"))
+    ) if level == RegionLevel.COMPOUND else []
+    totals_by_compound = {row["compound_id"]: (row["n"], row["people"] or 0) for row in household_totals}
+    for region_id, status in status_by_region.items():
+        key = status or ZoneStatusKind.NORMAL
+        entry = counts.setdefault(key, [0, 0, 0])
+        entry[0] += 1
+        n, people = totals_by_compound.get(region_id, (0, 0))
+        entry[1] += n
+        entry[2] += people
+    order = [ZoneStatusKind.SEALED, ZoneStatusKind.CONTROLLED, ZoneStatusKind.PREVENTION, ZoneStatusKind.NORMAL]
+    return [ZoneSummaryRow(status=s, regions=counts.get(s, [0, 0, 0])[0], households=counts.get(s, [0, 0, 0])[1],
+                           residents=counts.get(s, [0, 0, 0])[2]) for s in order]
