@@ -9,11 +9,20 @@ is reversible.
 
 from __future__ import annotations
 
-from django.db import migrations
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import migrations, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 
 MESSAGE = "append-only table"
+
+# Every table a migration made append-only. `flush` (the one sanctioned way to
+# wipe a database, used between transactional tests) lifts the triggers for
+# its own transaction only; a test checks this list against the database.
+APPEND_ONLY_TABLES = ("core_auditlog", "core_personaldataaccess", "stock_stockmovement")
 
 
 def _create_sql(vendor: str, table: str) -> list[str]:
@@ -61,3 +70,22 @@ def AppendOnly(table: str) -> migrations.RunPython:  # noqa: N802 - reads like a
                 cursor.execute(statement)
 
     return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+@contextmanager
+def append_only_suspended(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """Drop the triggers, run the block, put them back, all in one transaction.
+
+    Both databases run DDL transactionally, so if the block fails the triggers
+    are back as they were, and no other connection ever sees them missing
+    (PostgreSQL holds an exclusive lock on the tables until commit).
+    """
+    vendor = connection.vendor
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for table in APPEND_ONLY_TABLES:
+            for statement in _drop_sql(vendor, table):
+                cursor.execute(statement)
+        yield
+        for table in APPEND_ONLY_TABLES:
+            for statement in _create_sql(vendor, table):
+                cursor.execute(statement)

@@ -44,6 +44,14 @@ class NotFound(ApplicationError):
     default_message = _("Not found.")
 
 
+class NotAuthenticated(ApplicationError):
+    """The caller has not signed in (the API answers 401 in the error body every other failure uses)."""
+
+    status = 401
+    code = "not_authenticated"
+    default_message = _("Sign in first.")
+
+
 class PermissionDenied(ApplicationError):
     """For actions the caller's role may never take (on objects they can see)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
 from baogong.core.errors import NotFound
@@ -202,3 +202,77 @@ def zone_summary(*, scope: Scope, level: int = RegionLevel.COMPOUND) -> list[Zon
     order = [ZoneStatusKind.SEALED, ZoneStatusKind.CONTROLLED, ZoneStatusKind.PREVENTION, ZoneStatusKind.NORMAL]
     return [ZoneSummaryRow(status=s, regions=counts.get(s, [0, 0, 0])[0], households=counts.get(s, [0, 0, 0])[1],
                            residents=counts.get(s, [0, 0, 0])[2]) for s in order]
+
+
+# Roles that may change a zone status: the command office decides, subdistricts
+# carry out sealing orders for their own compounds.
+ZONE_STATUS_ROLES = frozenset({"command", "subdistrict"})
+RESTRICTED_ZONE_STATUSES = (ZoneStatusKind.SEALED, ZoneStatusKind.CONTROLLED, ZoneStatusKind.PREVENTION)
+
+
+def zone_status_can_set(*, scope: Scope) -> bool:
+    return scope.role in ZONE_STATUS_ROLES and scope.region_path is not None
+
+
+def region_roots(*, scope: Scope) -> QuerySet[Region]:
+    """The top of the caller's subtree: their own region, or every county for the whole tree."""
+    if scope.region_path is None:
+        return Region.objects.none()
+    if scope.region_path == "":
+        return Region.objects.filter(parent__isnull=True).order_by("code")
+    return Region.objects.filter(path=scope.region_path)
+
+
+@dataclass(frozen=True)
+class RegionChildRow:
+    region: Region
+    zone_status: str | None
+    households: int
+    residents: int
+
+
+def region_children_summary(*, scope: Scope, region: Region) -> list[RegionChildRow]:
+    """Children of a region with their own current zone status and household/resident totals.
+
+    Households are grouped by the path of their compound (above compound level)
+    or of their unit (inside a compound): one grouped query whichever the size of
+    the subtree, and the child a group belongs to is read off the path, whose
+    n-th segment is the ancestor at level n+1.
+    """
+    children = list(region_with_zone_status(region_children(scope=scope, region=region)))
+    if not children or region.level >= RegionLevel.UNIT:
+        return [RegionChildRow(region=c, zone_status=c.zone_status, households=0, residents=0) for c in children]
+    path_field = "compound__path" if region.level < RegionLevel.COMPOUND else "unit__path"
+    groups = (
+        household_list(scope=scope, region=region)
+        .order_by()
+        .values(path_field)
+        .annotate(n=Count("id"), people=Sum("size"))
+    )
+    totals: dict[int, list[int]] = {}
+    for row in groups:
+        parts = row[path_field].strip("/").split("/")
+        if len(parts) <= region.level:
+            continue
+        entry = totals.setdefault(int(parts[region.level]), [0, 0])
+        entry[0] += row["n"]
+        entry[1] += row["people"] or 0
+    return [
+        RegionChildRow(
+            region=c,
+            zone_status=c.zone_status,
+            households=totals.get(c.pk, [0, 0])[0],
+            residents=totals.get(c.pk, [0, 0])[1],
+        )
+        for c in children
+    ]
+
+
+def compound_restricted_list(*, scope: Scope) -> QuerySet[Region]:
+    """Compounds in scope whose own current status restricts movement, most restrictive first."""
+    compounds = region_with_zone_status(region_list(scope=scope).filter(level=RegionLevel.COMPOUND))
+    severity = Case(
+        *[When(zone_status=status, then=Value(rank)) for rank, status in enumerate(RESTRICTED_ZONE_STATUSES)],
+        output_field=IntegerField(),
+    )
+    return compounds.filter(zone_status__in=RESTRICTED_ZONE_STATUSES).order_by(severity, "path")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Max, QuerySet, Sum
 
+from baogong.catalog.models import Commodity
 from baogong.core.errors import NotFound
 from baogong.core.scoping import Scope
 
@@ -72,6 +74,53 @@ def stock_on_hand_by_category(*, scope: Scope) -> list[CategoryStock]:
 
 
 @dataclass(frozen=True)
+class CategorySupply:
+    """On-hand of a category and, for food, how many days it feeds the residents in scope."""
+
+    category: str
+    units: int
+    weight_kg: float
+    daily_kg_per_person: Decimal | None
+    days_of_supply: float | None
+
+    @property
+    def tonnes(self) -> float:
+        return round(self.weight_kg / 1000, 1)
+
+
+def stock_supply_by_category(*, scope: Scope, residents: int) -> list[CategorySupply]:
+    """`stock_on_hand_by_category` plus days of supply for the categories eaten per head.
+
+    days = kg on hand / (residents x daily kg per person). When commodities of
+    one category carry different daily rations the largest is used, so the
+    figure errs towards running out early rather than late.
+    """
+    rations = dict(
+        Commodity.objects.filter(daily_kg_per_person__isnull=False)
+        .values("category")
+        .annotate(ration=Max("daily_kg_per_person"))
+        .order_by()
+        .values_list("category", "ration")
+    )
+    rows = []
+    for stock in stock_on_hand_by_category(scope=scope):
+        ration = rations.get(stock.category)
+        days = None
+        if ration and residents > 0:
+            days = round(stock.weight_kg / (residents * float(ration)), 1)
+        rows.append(
+            CategorySupply(
+                category=stock.category,
+                units=stock.units,
+                weight_kg=stock.weight_kg,
+                daily_kg_per_person=ration,
+                days_of_supply=days,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
 class LedgerMismatch:
     balance_id: int
     point_code: str
@@ -88,9 +137,10 @@ def stock_ledger_mismatches() -> list[LedgerMismatch]:
     whatever mix of movements happened. Empty means the books agree.
     """
     sums = dict(
-        StockMovement.objects.values("balance_id").annotate(total=Sum("quantity")).order_by().values_list(
-            "balance_id", "total"
-        )
+        StockMovement.objects.values("balance_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+        .values_list("balance_id", "total")
     )
     mismatches = []
     balances = StockBalance.objects.select_related("point", "commodity").order_by("pk")
@@ -113,5 +163,3 @@ def stock_ledger_mismatches() -> list[LedgerMismatch]:
     if orphan.exists():  # pragma: no cover - guarded by the foreign key
         raise AssertionError("ledger rows without a balance")
     return mismatches
-
-

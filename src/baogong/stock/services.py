@@ -95,9 +95,7 @@ def _increase(balance: StockBalance, quantity: int) -> int:
 
 def _decrease(balance: StockBalance, quantity: int) -> int | None:
     """Conditional decrement; None when the lot does not hold `quantity`."""
-    changed = StockBalance.objects.filter(pk=balance.pk, on_hand__gte=quantity).update(
-        on_hand=F("on_hand") - quantity
-    )
+    changed = StockBalance.objects.filter(pk=balance.pk, on_hand__gte=quantity).update(on_hand=F("on_hand") - quantity)
     if changed != 1:
         return None
     return StockBalance.objects.values_list("on_hand", flat=True).get(pk=balance.pk)
@@ -119,11 +117,38 @@ def stock_receive(
     reason = _validate_reason(reason)
     balance = _balance_for_lot(point=point, commodity=commodity, lot=lot, expires_on=expires_on)
     after = _increase(balance, quantity)
-    movement = _append(balance=balance, kind=MovementKind.RECEIPT, quantity=quantity, balance_after=after,
-                       actor=actor, reason=reason, reference=reference)
-    audit_record(actor=actor, action="stock.receive", target_type="stock_point", target_id=point.pk,
-                 payload={"commodity": commodity.code, "lot": lot, "quantity": quantity, "movement": movement.pk})
+    movement = _append(
+        balance=balance,
+        kind=MovementKind.RECEIPT,
+        quantity=quantity,
+        balance_after=after,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+    )
+    audit_record(
+        actor=actor,
+        action="stock.receive",
+        target_type="stock_point",
+        target_id=point.pk,
+        payload={"commodity": commodity.code, "lot": lot, "quantity": quantity, "movement": movement.pk},
+    )
     return movement
+
+
+def _lock_balances(*, points: list[StockPoint], commodity: Commodity) -> None:
+    """Lock every balance row of `commodity` at `points`, in primary-key order.
+
+    A movement that touches two points (a transfer) takes all its locks up
+    front and in one global order, so two opposite transfers wait for each
+    other instead of deadlocking.
+    """
+    list(
+        StockBalance.objects.select_for_update()
+        .filter(point__in=[p.pk for p in points], commodity=commodity)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -139,9 +164,7 @@ def _plan_fefo(*, point: StockPoint, commodity: Commodity, quantity: int, lot: s
     without an expiry last. With `lot` given only that lot is drawn.
     """
     balances = list(
-        StockBalance.objects.select_for_update()
-        .filter(point=point, commodity=commodity, on_hand__gt=0)
-        .order_by("pk")
+        StockBalance.objects.select_for_update().filter(point=point, commodity=commodity, on_hand__gt=0).order_by("pk")
     )
     if lot is not None:
         balances = [b for b in balances if b.lot == lot]
@@ -150,8 +173,13 @@ def _plan_fefo(*, point: StockPoint, commodity: Commodity, quantity: int, lot: s
     if available < quantity:
         raise InsufficientStock(
             _("Only %(available)s %(unit)s of %(name)s on hand at %(point)s; %(wanted)s requested.")
-            % {"available": available, "unit": commodity.unit, "name": commodity.name, "point": point.name,
-               "wanted": quantity},
+            % {
+                "available": available,
+                "unit": commodity.unit,
+                "name": commodity.name,
+                "point": point.name,
+                "wanted": quantity,
+            },
             field="quantity",
             data={"available": available, "requested": quantity, "commodity": commodity.code},
         )
@@ -185,8 +213,17 @@ def _draw(
         if after is None:  # pragma: no cover - the rows are locked; kept as the last line of defence
             raise InsufficientStock(field="quantity", data={"commodity": commodity.code})
         movements.append(
-            _append(balance=take.balance, kind=kind, quantity=-take.quantity, balance_after=after, actor=actor,
-                    reason=reason, reference=reference, transfer_group=transfer_group, counterparty=counterparty)
+            _append(
+                balance=take.balance,
+                kind=kind,
+                quantity=-take.quantity,
+                balance_after=after,
+                actor=actor,
+                reason=reason,
+                reference=reference,
+                transfer_group=transfer_group,
+                counterparty=counterparty,
+            )
         )
     return movements
 
@@ -205,10 +242,23 @@ def stock_issue(
     """Issue goods out of a point, first-expiry-first-out unless a lot is named."""
     _validate_quantity(quantity)
     reason = _validate_reason(reason)
-    movements = _draw(actor=actor, point=point, commodity=commodity, quantity=quantity, kind=MovementKind.ISSUE,
-                      reason=reason, lot=lot, reference=reference)
-    audit_record(actor=actor, action="stock.issue", target_type="stock_point", target_id=point.pk,
-                 payload={"commodity": commodity.code, "quantity": quantity, "movements": [m.pk for m in movements]})
+    movements = _draw(
+        actor=actor,
+        point=point,
+        commodity=commodity,
+        quantity=quantity,
+        kind=MovementKind.ISSUE,
+        reason=reason,
+        lot=lot,
+        reference=reference,
+    )
+    audit_record(
+        actor=actor,
+        action="stock.issue",
+        target_type="stock_point",
+        target_id=point.pk,
+        payload={"commodity": commodity.code, "quantity": quantity, "movements": [m.pk for m in movements]},
+    )
     return movements
 
 
@@ -229,19 +279,49 @@ def stock_transfer(
     reason = _validate_reason(reason)
     if source.pk == destination.pk:
         raise ValidationFailed(_("Source and destination must differ."), field="destination")
+    _lock_balances(points=[source, destination], commodity=commodity)
     group = uuid.uuid4()
-    outs = _draw(actor=actor, point=source, commodity=commodity, quantity=quantity, kind=MovementKind.TRANSFER_OUT,
-                 reason=reason, lot=lot, reference=reference, transfer_group=group, counterparty=destination)
+    outs = _draw(
+        actor=actor,
+        point=source,
+        commodity=commodity,
+        quantity=quantity,
+        kind=MovementKind.TRANSFER_OUT,
+        reason=reason,
+        lot=lot,
+        reference=reference,
+        transfer_group=group,
+        counterparty=destination,
+    )
     ins = []
     for out in outs:
         balance = _balance_for_lot(point=destination, commodity=commodity, lot=out.lot, expires_on=out.expires_on)
         after = _increase(balance, -out.quantity)
-        ins.append(_append(balance=balance, kind=MovementKind.TRANSFER_IN, quantity=-out.quantity,
-                           balance_after=after, actor=actor, reason=reason, reference=reference,
-                           transfer_group=group, counterparty=source))
-    audit_record(actor=actor, action="stock.transfer", target_type="stock_point", target_id=source.pk,
-                 payload={"commodity": commodity.code, "quantity": quantity, "destination": destination.pk,
-                          "transfer_group": group})
+        ins.append(
+            _append(
+                balance=balance,
+                kind=MovementKind.TRANSFER_IN,
+                quantity=-out.quantity,
+                balance_after=after,
+                actor=actor,
+                reason=reason,
+                reference=reference,
+                transfer_group=group,
+                counterparty=source,
+            )
+        )
+    audit_record(
+        actor=actor,
+        action="stock.transfer",
+        target_type="stock_point",
+        target_id=source.pk,
+        payload={
+            "commodity": commodity.code,
+            "quantity": quantity,
+            "destination": destination.pk,
+            "transfer_group": group,
+        },
+    )
     return outs + ins
 
 
@@ -266,10 +346,16 @@ def stock_adjust(
         raise InsufficientStock(
             _("The adjustment would take %(name)s below zero.") % {"name": commodity.name}, field="delta"
         )
-    movement = _append(balance=balance, kind=MovementKind.ADJUSTMENT, quantity=delta, balance_after=after,
-                       actor=actor, reason=reason)
-    audit_record(actor=actor, action="stock.adjust", target_type="stock_point", target_id=point.pk,
-                 payload={"commodity": commodity.code, "lot": lot, "delta": delta, "movement": movement.pk})
+    movement = _append(
+        balance=balance, kind=MovementKind.ADJUSTMENT, quantity=delta, balance_after=after, actor=actor, reason=reason
+    )
+    audit_record(
+        actor=actor,
+        action="stock.adjust",
+        target_type="stock_point",
+        target_id=point.pk,
+        payload={"commodity": commodity.code, "lot": lot, "delta": delta, "movement": movement.pk},
+    )
     return movement
 
 
@@ -291,9 +377,14 @@ def stock_count(
     locked = StockBalance.objects.select_for_update().get(pk=balance.pk)
     delta = counted - locked.on_hand
     StockBalance.objects.filter(pk=balance.pk).update(on_hand=counted)
-    movement = _append(balance=locked, kind=MovementKind.COUNT, quantity=delta, balance_after=counted, actor=actor,
-                       reason=reason)
-    audit_record(actor=actor, action="stock.count", target_type="stock_point", target_id=point.pk,
-                 payload={"commodity": commodity.code, "lot": lot, "counted": counted, "delta": delta,
-                          "movement": movement.pk})
+    movement = _append(
+        balance=locked, kind=MovementKind.COUNT, quantity=delta, balance_after=counted, actor=actor, reason=reason
+    )
+    audit_record(
+        actor=actor,
+        action="stock.count",
+        target_type="stock_point",
+        target_id=point.pk,
+        payload={"commodity": commodity.code, "lot": lot, "counted": counted, "delta": delta, "movement": movement.pk},
+    )
     return movement

@@ -1,0 +1,79 @@
+"""Labels, numbers and navigation for page templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from baogong.accounts.models import Role
+from baogong.catalog.models import CommodityCategory
+from baogong.core.scoping import scope_of
+from baogong.regions.models import RegionLevel, VulnerabilityTag, ZoneStatusKind
+from baogong.stock.models import MovementKind, StockPointKind
+
+register = template.Library()
+
+
+def _label(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def zone_label(value: str | None) -> str:
+    return _label(ZoneStatusKind, value) if value else ""
+
+
+@register.filter
+def vulnerability_label(value: str) -> str:
+    return _label(VulnerabilityTag, value)
+
+
+@register.filter
+def category_label(value: str) -> str:
+    return _label(CommodityCategory, value)
+
+
+@register.filter
+def level_label(value: int) -> str:
+    return _label(RegionLevel, value)
+
+
+@register.filter
+def movement_label(value: str) -> str:
+    return _label(MovementKind, value)
+
+
+@register.filter
+def stock_point_kind_label(value: str) -> str:
+    return _label(StockPointKind, value)
+
+
+@register.filter
+def signed(value: int) -> str:
+    """Ledger quantities read as changes: +120 / −30."""
+    return f"+{value:,}" if value > 0 else f"−{abs(value):,}" if value < 0 else "0"
+
+
+@register.inclusion_tag("core/partials/nav.html", takes_context=True)
+def nav(context: template.Context) -> dict[str, Any]:
+    """The links an account's role can use; pages behind other links would only answer 404."""
+    request = context["request"]
+    user = request.user
+    links: list[tuple[str, str]] = []
+    if user.is_authenticated:
+        scope = scope_of(user)
+        if scope.role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT, Role.CHECKPOINT}:
+            links.append((reverse("dashboard"), _("Overview")))
+        if scope.role in {Role.COMMUNITY, Role.VOLUNTEER} and user.region_id:
+            links.append((reverse("regions:region_detail", args=[user.region_id]), _("My area")))
+        if scope.role == Role.RESIDENT and user.household_id:
+            links.append((reverse("regions:household_detail", args=[user.household_id]), _("My household")))
+        if scope.sees_all_stock_in_region or scope.role == Role.SUPPLIER:
+            links.append((reverse("stock:stock_point_list"), _("Stock")))
+    return {"links": links, "request": request, "user": user, "path": request.path}
