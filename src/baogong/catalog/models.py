@@ -53,7 +53,9 @@ class Commodity(models.Model):
     daily_kg_per_person = models.DecimalField(
         _("daily consumption per person (kg)"), max_digits=8, decimal_places=4, null=True, blank=True
     )
-    medical_tier = models.PositiveSmallIntegerField(_("medical tier"), choices=MedicalTier.choices, null=True, blank=True)
+    medical_tier = models.PositiveSmallIntegerField(
+        _("medical tier"), choices=MedicalTier.choices, null=True, blank=True
+    )
     reserve_days_target = models.PositiveSmallIntegerField(_("reserve target (days)"), null=True, blank=True)
 
     class Meta:
@@ -118,3 +120,6 @@ class KitLine(models.Model):
             models.UniqueConstraint(fields=["kit", "commodity"], name="kit_line_unique_commodity"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="kit_line_positive_quantity"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kit_id}: {self.quantity} × {self.commodity_id}"

@@ -77,14 +77,6 @@ class InsufficientStock(Conflict):
     default_message = _("Not enough stock.")
 
 
-class LedgerImmutable(ApplicationError):
-    """Raised when something tries to change or remove a ledger row."""
-
-    status = 409
-    code = "ledger_immutable"
-    default_message = _("Ledger rows cannot be changed or deleted.")
-
-
 @dataclass
 class RowError:
     """One problem in one row of an uploaded sheet (row numbers as Excel shows them)."""

@@ -103,3 +103,6 @@ class CompoundPairing(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(supermarket=models.F("backup")), name="pairing_backup_differs"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} → {self.supermarket_id}"

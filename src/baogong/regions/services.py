@@ -41,16 +41,30 @@ def region_create(
     """Create a node; the level must be exactly one below the parent's."""
     expected = RegionLevel.COUNTY if parent is None else parent.level + 1
     if level != expected:
-        raise ValidationFailed(_("A region under this parent must be at level %(level)s.") % {"level": expected},
-                               field="level")
-    region = Region(parent=parent, level=level, code=code, name=name, latitude=latitude, longitude=longitude,
-                    is_rural=is_rural, path="")
+        raise ValidationFailed(
+            _("A region under this parent must be at level %(level)s.") % {"level": expected}, field="level"
+        )
+    region = Region(
+        parent=parent,
+        level=level,
+        code=code,
+        name=name,
+        latitude=latitude,
+        longitude=longitude,
+        is_rural=is_rural,
+        path="",
+    )
     region.full_clean(exclude=["path"])
     region.save()
     region.path = f"{parent.path if parent else '/'}{region.pk}/"
     Region.objects.filter(pk=region.pk).update(path=region.path)
-    audit_record(actor=actor, action="region.create", target_type="region", target_id=region.pk,
-                 payload={"code": code, "name": name, "level": level, "parent": parent.pk if parent else None})
+    audit_record(
+        actor=actor,
+        action="region.create",
+        target_type="region",
+        target_id=region.pk,
+        payload={"code": code, "name": name, "level": level, "parent": parent.pk if parent else None},
+    )
     return region
 
 
@@ -80,10 +94,16 @@ def zone_status_set(
         end = start + SEALED_DEFAULT_PERIOD
     if end is not None and end <= start:
         raise ValidationFailed(_("The end must be after the start."), field="ends_at")
-    zone = ZoneStatus.objects.create(region=region, status=status, starts_at=start, ends_at=end,
-                                     reason=reason.strip(), set_by=actor)
-    audit_record(actor=actor, action="zone_status.set", target_type="region", target_id=region.pk,
-                 payload={"status": status, "starts_at": start, "ends_at": end, "reason": reason.strip()})
+    zone = ZoneStatus.objects.create(
+        region=region, status=status, starts_at=start, ends_at=end, reason=reason.strip(), set_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="zone_status.set",
+        target_type="region",
+        target_id=region.pk,
+        payload={"status": status, "starts_at": start, "ends_at": end, "reason": reason.strip()},
+    )
     return zone
 
 
@@ -124,6 +144,11 @@ def household_create(
     household.save()
     # Never put the phone or ID number into the audit payload: the audit log
     # must not become a copy of the personal data it guards.
-    audit_record(actor=actor, action="household.create", target_type="household", target_id=household.pk,
-                 payload={"unit": unit.pk, "room": room, "size": size})
+    audit_record(
+        actor=actor,
+        action="household.create",
+        target_type="household",
+        target_id=household.pk,
+        payload={"unit": unit.pk, "room": room, "size": size},
+    )
     return household

@@ -65,6 +65,9 @@ class StockBalance(models.Model):
         ]
         indexes = [models.Index(fields=["commodity", "point"])]
 
+    def __str__(self) -> str:
+        return f"{self.point_id}/{self.commodity_id}/{self.lot or '-'}: {self.on_hand}"
+
 
 class MovementKind(models.TextChoices):
     RECEIPT = "receipt", _("receipt")
@@ -121,3 +124,6 @@ class StockMovement(models.Model):
                 name="stock_movement_has_reason",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity:+d} @ {self.point_id}"

@@ -38,7 +38,10 @@ def test_sealing_a_compound_defaults_to_seven_days_and_is_audited():
     assert zone.ends_at - zone.starts_at == timedelta(days=7)
     audit = AuditLog.objects.get(action="zone_status.set")
     assert (audit.target_id, audit.payload["status"], audit.payload["reason"]) == (
-        str(tree.compound.pk), "sealed", "suspected case")
+        str(tree.compound.pk),
+        "sealed",
+        "suspected case",
+    )
 
 
 def test_sealed_period_ends_after_seven_days():
@@ -54,8 +57,9 @@ def test_history_is_kept_and_latest_period_wins():
     tree = make_tree()
     t0 = timezone.now() - timedelta(days=2)
     zone_status_set(actor=None, region=tree.compound, status="sealed", reason="case", starts_at=t0)
-    zone_status_set(actor=None, region=tree.compound, status="controlled", reason="no new cases",
-                    starts_at=t0 + timedelta(days=1))
+    zone_status_set(
+        actor=None, region=tree.compound, status="controlled", reason="no new cases", starts_at=t0 + timedelta(days=1)
+    )
     assert ZoneStatus.objects.filter(region=tree.compound).count() == 2
     annotated = region_with_zone_status(Region.objects.filter(pk=tree.compound.pk)).get()
     assert annotated.zone_status == "controlled"
@@ -68,11 +72,14 @@ def test_effective_status_is_inherited_from_the_nearest_ancestor():
     assert region_effective_zone_status(region=tree.unit) == "controlled"
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("status", {"status": "closed", "reason": "x"}),
-    ("reason", {"status": "sealed", "reason": " "}),
-    ("ends_at", {"status": "controlled", "reason": "x", "ends_at": timezone.now() - timedelta(days=1)}),
-])
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("status", {"status": "closed", "reason": "x"}),
+        ("reason", {"status": "sealed", "reason": " "}),
+        ("ends_at", {"status": "controlled", "reason": "x", "ends_at": timezone.now() - timedelta(days=1)}),
+    ],
+)
 def test_bad_zone_status_input_names_the_field_and_changes_nothing(field, kwargs):
     tree = make_tree()
     with pytest.raises(ValidationFailed) as error:
@@ -85,7 +92,10 @@ def test_household_gets_its_compound_and_audit_holds_no_personal_data():
     tree = make_tree()
     created = household(tree.unit, room="1203", phone="13912340000", vulnerability_tags=["dibao", "elderly_alone"])
     assert (created.compound, created.vulnerability_tags, created.is_vulnerable) == (
-        tree.compound, ["dibao", "elderly_alone"], True)
+        tree.compound,
+        ["dibao", "elderly_alone"],
+        True,
+    )
     audit = AuditLog.objects.get(action="household.create")
     assert "13912340000" not in str(audit.payload)
     assert Household.objects.count() == 1
