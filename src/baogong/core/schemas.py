@@ -4,6 +4,7 @@ No `from __future__ import annotations` here or in other schema modules:
 pydantic and ninja read these annotations at run time.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -32,10 +33,19 @@ class PageParams(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Rows to skip.")
 
 
-def page_slice(queryset: QuerySet[Any], page: PageParams) -> tuple[int, list[Any]]:
-    """Total count and the rows of one page (two queries)."""
-    total = queryset.count()
-    return total, list(queryset[page.offset : page.offset + page.limit])
+def paginated(queryset: QuerySet[Any], page: PageParams, present: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """One page of `queryset` as the `...Page` schemas expect it: a count query and a page query.
+
+    Items stay model rows (or whatever `present` makes of them); the endpoint's
+    response schema serialises them, so resolvers run exactly once.
+    """
+    rows = list(queryset[page.offset : page.offset + page.limit])
+    return {
+        "count": queryset.count(),
+        "limit": page.limit,
+        "offset": page.offset,
+        "items": [present(row) for row in rows] if present is not None else rows,
+    }
 
 
 # Error statuses a list with query input can answer...

@@ -6,15 +6,16 @@ does not exist. Household bodies come from `household_present` and are masked
 unless the caller may and asks to see more.
 """
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router
 
-from baogong.core.schemas import LIST_ERRORS, MAX_ID, READ_ERRORS, page_slice
+from baogong.core.schemas import LIST_ERRORS, MAX_ID, READ_ERRORS, paginated
 from baogong.core.scoping import scope_of
 
-from .models import Region
+from .models import Region, ZoneStatus
 from .schemas import (
     HouseholdDetailParams,
     HouseholdFilter,
@@ -22,11 +23,11 @@ from .schemas import (
     HouseholdPage,
     RegionDetailOut,
     RegionFilter,
-    RegionOut,
     RegionPage,
     ZoneStatusOut,
 )
 from .selectors import (
+    HouseholdView,
     household_get,
     household_list,
     household_present,
@@ -45,29 +46,22 @@ households_router = Router(tags=["households"])
 
 
 @router.get("", response={200: RegionPage, **LIST_ERRORS}, summary="Regions in scope")
-def regions_list(request: HttpRequest, filters: Query[RegionFilter]) -> RegionPage:
+def regions_list(request: HttpRequest, filters: Query[RegionFilter]) -> dict[str, Any]:
     queryset = region_list(scope=scope_of(request.user)).order_by("path")
     if filters.level is not None:
         queryset = queryset.filter(level=filters.level)
     if filters.parent is not None:
         queryset = queryset.filter(parent_id=filters.parent)
-    total, rows = page_slice(queryset, filters)
-    return RegionPage.model_validate(
-        {"count": total, "limit": filters.limit, "offset": filters.offset, "items": rows}, from_attributes=True
-    )
+    return paginated(queryset, filters)
 
 
 @router.get("/{region_id}", response={200: RegionDetailOut, **READ_ERRORS}, summary="One region with its zone status")
-def regions_get(request: HttpRequest, region_id: int = Path(..., ge=1, le=MAX_ID)) -> RegionDetailOut:
+def regions_get(request: HttpRequest, region_id: int = Path(..., ge=1, le=MAX_ID)) -> Region:
     region = region_get(scope=scope_of(request.user), region_id=region_id)
-    own_status = (
-        region_with_zone_status(Region.objects.filter(pk=region.pk)).values_list("zone_status", flat=True).get()
-    )
-    return RegionDetailOut(
-        **RegionOut.model_validate(region, from_attributes=True).model_dump(),
-        zone_status=own_status,
-        effective_zone_status=region_effective_zone_status(region=region),
-    )
+    # Re-read with its own current status annotated; the effective one needs the ancestors.
+    annotated = region_with_zone_status(Region.objects.filter(pk=region.pk)).get()
+    annotated.effective_zone_status = region_effective_zone_status(region=region)  # type: ignore[attr-defined]
+    return annotated
 
 
 @router.get(
@@ -75,29 +69,21 @@ def regions_get(request: HttpRequest, region_id: int = Path(..., ge=1, le=MAX_ID
     response={200: list[ZoneStatusOut], **READ_ERRORS},
     summary="Zone status history of a region, newest first",
 )
-def regions_zone_statuses(request: HttpRequest, region_id: int = Path(..., ge=1, le=MAX_ID)) -> list[ZoneStatusOut]:
+def regions_zone_statuses(request: HttpRequest, region_id: int = Path(..., ge=1, le=MAX_ID)) -> QuerySet[ZoneStatus]:
     scope = scope_of(request.user)
     region = region_get(scope=scope, region_id=region_id)
-    return [
-        ZoneStatusOut.model_validate(row, from_attributes=True)
-        for row in zone_status_history(scope=scope, region=region)
-    ]
+    return zone_status_history(scope=scope, region=region)
 
 
 @households_router.get("", response={200: HouseholdPage, **READ_ERRORS}, summary="Households in scope (masked)")
-def households_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> HouseholdPage:
+def households_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> dict[str, Any]:
     scope = scope_of(request.user)
     # A compound outside the scope answers 404 rather than an empty page, so
     # the caller cannot probe which ids exist.
     region = region_get(scope=scope, region_id=filters.compound) if filters.compound is not None else None
     queryset = household_list(scope=scope, region=region, search=filters.q, vulnerable_only=filters.vulnerable)
-    total, rows = page_slice(queryset, filters)
-    # Lists are always masked: unmasking is per household, logged, on its detail.
-    items = [
-        HouseholdOut.model_validate(household_present(household=row, scope=scope, actor=None), from_attributes=True)
-        for row in rows
-    ]
-    return HouseholdPage(count=total, limit=filters.limit, offset=filters.offset, items=items)
+    # Lists are always masked: unmasking is per household, on its detail, and logged.
+    return paginated(queryset, filters, present=lambda row: household_present(household=row, scope=scope, actor=None))
 
 
 @households_router.get(
@@ -105,10 +91,9 @@ def households_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Ho
 )
 def households_get(
     request: HttpRequest, params: Query[HouseholdDetailParams], household_id: int = Path(..., ge=1, le=MAX_ID)
-) -> HouseholdOut:
+) -> HouseholdView:
     scope = scope_of(request.user)
     household = household_get(scope=scope, household_id=household_id)
     # The router's session auth guarantees a signed-in account here.
     actor = cast("User", request.user)
-    view = household_present(household=household, scope=scope, actor=actor, unmasked=params.unmasked, purpose="api")
-    return HouseholdOut.model_validate(view, from_attributes=True)
+    return household_present(household=household, scope=scope, actor=actor, unmasked=params.unmasked, purpose="api")

@@ -5,12 +5,16 @@ movements are read only for a point the caller obtained that way, so a point
 outside the scope answers 404 on every sub-resource too.
 """
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Path, Query, Router
 
-from baogong.core.schemas import LIST_ERRORS, MAX_ID, READ_ERRORS, page_slice
+from baogong.core.schemas import LIST_ERRORS, MAX_ID, READ_ERRORS, paginated
 from baogong.core.scoping import scope_of
 
+from .models import StockBalance, StockPoint
 from .schemas import (
     StockBalanceOut,
     StockMovementFilter,
@@ -25,18 +29,15 @@ router = Router(tags=["stock"])
 
 
 @router.get("/points", response={200: StockPointPage, **LIST_ERRORS}, summary="Stock points in scope")
-def points_list(request: HttpRequest, filters: Query[StockPointFilter]) -> StockPointPage:
+def points_list(request: HttpRequest, filters: Query[StockPointFilter]) -> dict[str, Any]:
     queryset = stock_point_list(scope=scope_of(request.user)).order_by("code")
-    total, rows = page_slice(queryset, filters)
-    return StockPointPage.model_validate(
-        {"count": total, "limit": filters.limit, "offset": filters.offset, "items": rows}, from_attributes=True
-    )
+    return paginated(queryset, filters)
 
 
 @router.get("/points/{point_id}", response={200: StockPointOut, **READ_ERRORS}, summary="One stock point")
-def points_get(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX_ID)) -> StockPointOut:
+def points_get(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX_ID)) -> StockPoint:
     point = stock_point_get(scope=scope_of(request.user), point_id=point_id)
-    return StockPointOut.model_validate(point, from_attributes=True)
+    return point
 
 
 @router.get(
@@ -44,9 +45,9 @@ def points_get(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX_ID))
     response={200: list[StockBalanceOut], **READ_ERRORS},
     summary="On-hand of a stock point by commodity and lot",
 )
-def points_balances(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX_ID)) -> list[StockBalanceOut]:
+def points_balances(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX_ID)) -> QuerySet[StockBalance]:
     point = stock_point_get(scope=scope_of(request.user), point_id=point_id)
-    return [StockBalanceOut.model_validate(row, from_attributes=True) for row in stock_balance_list(point=point)]
+    return stock_balance_list(point=point)
 
 
 @router.get(
@@ -56,9 +57,6 @@ def points_balances(request: HttpRequest, point_id: int = Path(..., ge=1, le=MAX
 )
 def points_movements(
     request: HttpRequest, filters: Query[StockMovementFilter], point_id: int = Path(..., ge=1, le=MAX_ID)
-) -> StockMovementPage:
+) -> dict[str, Any]:
     point = stock_point_get(scope=scope_of(request.user), point_id=point_id)
-    total, rows = page_slice(stock_movement_list(point=point), filters)
-    return StockMovementPage.model_validate(
-        {"count": total, "limit": filters.limit, "offset": filters.offset, "items": rows}, from_attributes=True
-    )
+    return paginated(stock_movement_list(point=point), filters)
