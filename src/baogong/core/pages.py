@@ -21,7 +21,6 @@ from django.shortcuts import render
 from .errors import ApplicationError
 
 
-
 def error_page_render(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return render(request, "core/error.html", {"error": error}, status=error.status)
 

@@ -47,6 +47,11 @@ def dashboard_get(*, scope: Scope) -> Dashboard:
     roots = list(region_roots(scope=scope))
     if len(roots) == 1:
         root = roots[0]
-        return Dashboard(zones=zones, supply=supply, root=root,
-                         drill_down=region_children_summary(scope=scope, region=root), roots=roots)
+        return Dashboard(
+            zones=zones,
+            supply=supply,
+            root=root,
+            drill_down=region_children_summary(scope=scope, region=root),
+            roots=roots,
+        )
     return Dashboard(zones=zones, supply=supply, root=None, roots=roots)

@@ -184,7 +184,7 @@ def zone_summary(*, scope: Scope, level: int = RegionLevel.COMPOUND) -> list[Zon
     """Compounds (or another level) by their own current zone status, with households and residents."""
     regions = region_with_zone_status(region_list(scope=scope).filter(level=level))
     counts: dict[str, list[int]] = {}
-    status_by_region = dict(regions.values_list("pk", "zone_status"))
+    status_by_region = dict(regions.values_list("pk", "zone_status"))  # type: ignore[misc]  # annotation
     household_totals = (
         household_list(scope=scope)
         .order_by()
@@ -240,8 +240,10 @@ def region_children_summary(*, scope: Scope, region: Region) -> list[RegionChild
     n-th segment is the ancestor at level n+1.
     """
     children = list(region_with_zone_status(region_children(scope=scope, region=region)))
+    # `zone_status` is the annotation added by region_with_zone_status; the stubs cannot see it.
+    statuses: dict[int, str | None] = {c.pk: c.zone_status for c in children}  # type: ignore[attr-defined]
     if not children or region.level >= RegionLevel.UNIT:
-        return [RegionChildRow(region=c, zone_status=c.zone_status, households=0, residents=0) for c in children]
+        return [RegionChildRow(region=c, zone_status=statuses[c.pk], households=0, residents=0) for c in children]
     path_field = "compound__path" if region.level < RegionLevel.COMPOUND else "unit__path"
     groups = (
         household_list(scope=scope, region=region)
@@ -260,7 +262,7 @@ def region_children_summary(*, scope: Scope, region: Region) -> list[RegionChild
     return [
         RegionChildRow(
             region=c,
-            zone_status=c.zone_status,
+            zone_status=statuses[c.pk],
             households=totals.get(c.pk, [0, 0])[0],
             residents=totals.get(c.pk, [0, 0])[1],
         )
@@ -275,4 +277,5 @@ def compound_restricted_list(*, scope: Scope) -> QuerySet[Region]:
         *[When(zone_status=status, then=Value(rank)) for rank, status in enumerate(RESTRICTED_ZONE_STATUSES)],
         output_field=IntegerField(),
     )
-    return compounds.filter(zone_status__in=RESTRICTED_ZONE_STATUSES).order_by(severity, "path")
+    restricted = compounds.filter(zone_status__in=RESTRICTED_ZONE_STATUSES)  # type: ignore[misc]  # annotation
+    return restricted.order_by(severity, "path")

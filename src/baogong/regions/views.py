@@ -133,7 +133,6 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     )
     context = {
         "household": view,
-        "compound": household.compound if scope.region_path is not None else None,
         "ancestors": region_ancestors(scope=scope, region=household.unit),
         "may_reveal": scope.sees_personal_data and view.masked,
     }

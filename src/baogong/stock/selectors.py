@@ -85,7 +85,7 @@ class CategorySupply:
 
     @property
     def tonnes(self) -> float:
-        return round(self.weight_kg / 1000, 1)
+        return self.weight_kg / 1000
 
 
 def stock_supply_by_category(*, scope: Scope, residents: int) -> list[CategorySupply]:

@@ -76,4 +76,7 @@ def nav(context: template.Context) -> dict[str, Any]:
             links.append((reverse("regions:household_detail", args=[user.household_id]), _("My household")))
         if scope.sees_all_stock_in_region or scope.role == Role.SUPPLIER:
             links.append((reverse("stock:stock_point_list"), _("Stock")))
-    return {"links": links, "request": request, "user": user, "path": request.path}
+    # After switching language, come back to this page; a page answering a POST
+    # (a form with errors) cannot be fetched again, so those go to the start page.
+    next_url = request.get_full_path() if request.method == "GET" else reverse("home")
+    return {"links": links, "user": user, "path": request.path, "next_url": next_url}
