@@ -66,7 +66,7 @@ NOTHING = Scope(user_id=None, role="", region_path=None)
 def scope_of(user: User | AnonymousUser) -> Scope:
     if not user.is_authenticated:
         return NOTHING
-    account: User = user  # type: ignore[assignment]
+    account: User = user
     if account.is_superuser and not account.role:
         # Operators with a superuser account see the whole tree as the command office does.
         return Scope(user_id=account.pk, role=Role.COMMAND, region_path="")

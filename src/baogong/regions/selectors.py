@@ -46,9 +46,11 @@ def region_ancestors(*, scope: Scope, region: Region) -> list[Region]:
 
 
 def _current_status_subquery(at: datetime) -> Subquery:
-    current = ZoneStatus.objects.filter(region=OuterRef("pk"), starts_at__lte=at).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=at)
-    ).order_by("-starts_at", "-id")
+    current = (
+        ZoneStatus.objects.filter(region=OuterRef("pk"), starts_at__lte=at)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .order_by("-starts_at", "-id")
+    )
     return Subquery(current.values("status")[:1])
 
 
@@ -109,7 +111,10 @@ def household_list(
     term = search.strip()
     if term:
         queryset = queryset.filter(
-            Q(room=term) | Q(phone__endswith=term) | Q(unit__name__icontains=term) | Q(unit__parent__name__icontains=term)
+            Q(room=term)
+            | Q(phone__endswith=term)
+            | Q(unit__name__icontains=term)
+            | Q(unit__parent__name__icontains=term)
         )
     if vulnerable_only:
         queryset = queryset.filter(vulnerability_mask__gt=0)
@@ -149,12 +154,15 @@ def household_present(
     Showing unmasked data writes a personal-data access row (fields and purpose,
     no values).
     """
-    may_unmask = unmasked and actor is not None and (
-        scope.sees_personal_data or scope.household_id == household.pk
-    )
+    may_unmask = unmasked and actor is not None and (scope.sees_personal_data or scope.household_id == household.pk)
     if may_unmask and actor is not None:
-        personal_data_access_record(actor=actor, subject_type="household", subject_ids=[household.pk],
-                                    fields=["head_name", "phone", "id_number"], purpose=purpose)
+        personal_data_access_record(
+            actor=actor,
+            subject_type="household",
+            subject_ids=[household.pk],
+            fields=["head_name", "phone", "id_number"],
+            purpose=purpose,
+        )
     unit = household.unit
     return HouseholdView(
         id=household.pk,
@@ -186,11 +194,10 @@ def zone_summary(*, scope: Scope, level: int = RegionLevel.COMPOUND) -> list[Zon
     counts: dict[str, list[int]] = {}
     status_by_region = dict(regions.values_list("pk", "zone_status"))  # type: ignore[misc]  # annotation
     household_totals = (
-        household_list(scope=scope)
-        .order_by()
-        .values("compound_id")
-        .annotate(n=Count("id"), people=Sum("size"))
-    ) if level == RegionLevel.COMPOUND else []
+        (household_list(scope=scope).order_by().values("compound_id").annotate(n=Count("id"), people=Sum("size")))
+        if level == RegionLevel.COMPOUND
+        else []
+    )
     totals_by_compound = {row["compound_id"]: (row["n"], row["people"] or 0) for row in household_totals}
     for region_id, status in status_by_region.items():
         key = status or ZoneStatusKind.NORMAL
@@ -200,8 +207,15 @@ def zone_summary(*, scope: Scope, level: int = RegionLevel.COMPOUND) -> list[Zon
         entry[1] += n
         entry[2] += people
     order = [ZoneStatusKind.SEALED, ZoneStatusKind.CONTROLLED, ZoneStatusKind.PREVENTION, ZoneStatusKind.NORMAL]
-    return [ZoneSummaryRow(status=s, regions=counts.get(s, [0, 0, 0])[0], households=counts.get(s, [0, 0, 0])[1],
-                           residents=counts.get(s, [0, 0, 0])[2]) for s in order]
+    return [
+        ZoneSummaryRow(
+            status=s,
+            regions=counts.get(s, [0, 0, 0])[0],
+            households=counts.get(s, [0, 0, 0])[1],
+            residents=counts.get(s, [0, 0, 0])[2],
+        )
+        for s in order
+    ]
 
 
 # Roles that may change a zone status: the command office decides, subdistricts

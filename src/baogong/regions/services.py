@@ -107,11 +107,6 @@ def zone_status_set(
     return zone
 
 
-def _household_validate(household: Household) -> None:
-    if household.unit.level != RegionLevel.UNIT:
-        raise ValidationFailed(_("A household must be placed in a unit."), field="unit")
-
-
 @transaction.atomic
 def household_create(
     *,
@@ -126,10 +121,11 @@ def household_create(
     can_order_online: bool = True,
     notes: str = "",
 ) -> Household:
-    compound_id = unit.ancestor_ids()[RegionLevel.COMPOUND - 1] if unit.level == RegionLevel.UNIT else None
+    if unit.level != RegionLevel.UNIT:
+        raise ValidationFailed(_("A household must be placed in a unit."), field="unit")
     household = Household(
         unit=unit,
-        compound_id=compound_id,
+        compound_id=unit.ancestor_ids()[RegionLevel.COMPOUND - 1],
         room=room,
         head_name=head_name,
         size=size,
@@ -139,7 +135,6 @@ def household_create(
         can_order_online=can_order_online,
         notes=notes,
     )
-    _household_validate(household)
     household.full_clean()
     household.save()
     # Never put the phone or ID number into the audit payload: the audit log
