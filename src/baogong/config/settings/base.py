@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
-
-from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent
 # `var/` holds the embedded database, collected static files and uploads; it is
@@ -28,9 +27,7 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get(
-    "BAOGONG_SECRET_KEY", "insecure-embedded-demo-key-set-BAOGONG_SECRET_KEY-in-production"
-)
+SECRET_KEY = os.environ.get("BAOGONG_SECRET_KEY", "insecure-embedded-demo-key-set-BAOGONG_SECRET_KEY-in-production")
 DEBUG = env_bool("BAOGONG_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("BAOGONG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -52,6 +49,7 @@ INSTALLED_APPS = [
     "baogong.enterprises",
     "baogong.catalog",
     "baogong.stock",
+    "baogong.delivery",
     "baogong.scenario",
 ]
 
@@ -102,11 +100,14 @@ def database_config() -> dict:
     """
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("BAOGONG_CONN_MAX_AGE", "60")))
-        if config["ENGINE"].endswith("postgresql"):
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=int(os.environ.get("BAOGONG_CONN_MAX_AGE", "60")))
+        )
+        engine = str(config["ENGINE"])
+        if engine.endswith("postgresql"):
             config.setdefault("OPTIONS", {})
             config["CONN_HEALTH_CHECKS"] = True
-        if config["ENGINE"].endswith("sqlite3"):
+        if engine.endswith("sqlite3"):
             config["OPTIONS"] = sqlite_options()
         return config
     return {
@@ -121,10 +122,7 @@ def sqlite_options() -> dict:
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": (
-            "PRAGMA journal_mode=WAL;"
-            "PRAGMA synchronous=FULL;"
-            "PRAGMA foreign_keys=ON;"
-            "PRAGMA busy_timeout=30000;"
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA foreign_keys=ON;PRAGMA busy_timeout=30000;"
         ),
     }
 
