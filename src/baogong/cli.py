@@ -24,6 +24,10 @@ def _setup_django() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # var/ holds the embedded database; a fresh checkout does not have it yet.
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _manage(*args: str) -> None:
