@@ -54,7 +54,7 @@ def _serve(bind: str, workers: int) -> None:
         "10",
     ]
     del settings  # settings are loaded again by gunicorn's workers
-    os.execvp(argv[0], [sys.executable, "-m", *argv])  # noqa: S606 - fixed argument list, no shell
+    os.execv(sys.executable, [sys.executable, "-m", *argv])  # noqa: S606 - fixed argument list, no shell
 
 
 def main(argv: list[str] | None = None) -> None:
