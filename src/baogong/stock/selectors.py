@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Min, QuerySet, Sum
 
 from baogong.catalog.models import Commodity
 from baogong.core.errors import NotFound
@@ -82,25 +82,42 @@ class CategorySupply:
     weight_kg: float
     daily_kg_per_person: Decimal | None
     days_of_supply: float | None
+    # The reserve norm for the category (grain and oil 15+, pork 3+, storable vegetables 7+ days).
+    target_days: int | None = None
 
     @property
     def tonnes(self) -> float:
         return self.weight_kg / 1000
 
+    @property
+    def below_target(self) -> bool:
+        return (
+            self.target_days is not None and self.days_of_supply is not None and self.days_of_supply < self.target_days
+        )
+
 
 def stock_supply_by_category(*, scope: Scope, residents: int) -> list[CategorySupply]:
     """`stock_on_hand_by_category` plus days of supply for the categories eaten per head.
 
-    days = kg on hand / (residents x daily kg per person). When commodities of
-    one category carry different daily rations the largest is used, so the
-    figure errs towards running out early rather than late.
+    days = kg on hand / (residents x daily kg per person), where the daily
+    ration of a category is the sum over its commodities (the catalogue splits
+    a category's per-capita demand over them, e.g. fresh + frozen pork). The
+    target is the lowest reserve norm among the category's commodities: the
+    floor the plans set (grain and oil 15+, pork 3+, storable vegetables 7+).
     """
     rations = dict(
         Commodity.objects.filter(daily_kg_per_person__isnull=False)
         .values("category")
-        .annotate(ration=Max("daily_kg_per_person"))
+        .annotate(ration=Sum("daily_kg_per_person"))
         .order_by()
         .values_list("category", "ration")
+    )
+    targets = dict(
+        Commodity.objects.filter(reserve_days_target__isnull=False)
+        .values("category")
+        .annotate(target=Min("reserve_days_target"))
+        .order_by()
+        .values_list("category", "target")
     )
     rows = []
     for stock in stock_on_hand_by_category(scope=scope):
@@ -115,6 +132,7 @@ def stock_supply_by_category(*, scope: Scope, residents: int) -> list[CategorySu
                 weight_kg=stock.weight_kg,
                 daily_kg_per_person=ration,
                 days_of_supply=days,
+                target_days=targets.get(stock.category),
             )
         )
     return rows

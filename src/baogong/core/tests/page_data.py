@@ -51,7 +51,10 @@ def build_county() -> County:
     household_a2 = household(a.unit, room="102", size=4, phone="13900002222", can_order_online=False)
     household_b1 = household(b.unit, room="201", size=5, phone="13700003333")
     zone_status_set(actor=command, region=a.compound, status=ZoneStatusKind.SEALED, reason="suspected case")
-    rice = commodity(category="rice", weight_kg=Decimal("10"), daily_kg_per_person=Decimal("0.15"))
+    # A reserve target of 100 days puts the whole county above it and subdistrict A below it.
+    rice = commodity(
+        category="rice", weight_kg=Decimal("10"), daily_kg_per_person=Decimal("0.15"), reserve_days_target=100
+    )
     masks = commodity(
         category="protective_medical",
         name_zh="口罩",

@@ -111,11 +111,12 @@ class TestDashboard:
         assert row_cells(html, "status", "controlled") == ["controlled (管控)", "0", "0", "0"]
         assert row_cells(html, "status", "normal") == ["normal", "1", "1", "5"]
         # Rice: 100 + 10 bags of 10 kg = 1,100 kg; 1,100 / (12 x 0.15) = 611.1 days.
-        assert row_cells(html, "category", "rice") == ["rice", "110", "1.10 t", "611.1 days"]
+        assert row_cells(html, "category", "rice") == ["rice", "110", "1.10 t", "611.1 days", "≥ 100 d"]
         assert row_cells(html, "category", "protective_medical") == [
             "protective and medical supplies",
             "40",
             "0.02 t",
+            "—",
             "—",
         ]
         assert row_cells(html, "region", str(county.a.subdistrict.pk))[2:] == ["2", "7"]
@@ -127,7 +128,7 @@ class TestDashboard:
         assert "1 compound, 2 households, 7 residents" in html
         assert row_cells(html, "status", "normal") == ["normal", "0", "0", "0"]
         # Only depot A: 10 bags = 100 kg; 100 / (7 x 0.15) = 95.2 days.
-        assert row_cells(html, "category", "rice") == ["rice", "10", "0.10 t", "95.2 days"]
+        assert row_cells(html, "category", "rice") == ["rice", "10", "0.10 t", "95.2 days", "below 100 d"]
         assert 'data-category="protective_medical"' not in html
         assert row_cells(html, "region", str(county.a.community.pk))[2:] == ["2", "7"]
         assert f'data-region="{county.b.subdistrict.pk}"' not in html
@@ -137,7 +138,7 @@ class TestDashboard:
         html = signed_in(county.command).get(reverse("dashboard")).content.decode()
         assert '<html lang="zh-hans"' in html
         assert "按管控状态统计小区" in html
-        assert row_cells(html, "category", "rice") == ["大米", "110", "1.10 t", "611.1 天"]
+        assert row_cells(html, "category", "rice") == ["大米", "110", "1.10 t", "611.1 天", "≥ 100 天"]
 
     def test_english_from_accept_language(self, county: County) -> None:
         client = Client(headers={"accept-language": "en"})
