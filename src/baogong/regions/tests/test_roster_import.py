@@ -256,7 +256,7 @@ def test_a_roster_with_errors_reports_every_row_and_field_and_imports_nothing(tr
 
 
 def test_only_the_first_errors_are_listed_when_there_are_very_many(tree, worker, monkeypatch):
-    from baogong.regions import roster
+    from baogong.regions.roster import rows as roster
 
     monkeypatch.setattr(roster, "MAX_REPORTED_ERRORS", 2)
     rows = [roster_row(room=str(room), size=0) for room in (101, 102, 103)]
@@ -269,7 +269,7 @@ def test_only_the_first_errors_are_listed_when_there_are_very_many(tree, worker,
 
 
 def test_a_late_error_rolls_back_buildings_already_created(tree, worker, monkeypatch):
-    from baogong.regions import roster
+    from baogong.regions.roster import importer as roster
 
     def failing_bulk_create(*args, **kwargs):
         raise ImportRejected("boom")
