@@ -82,6 +82,8 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def _register_routers() -> None:
+    from baogong.orders.api import offers_router, purchase_orders_router
+    from baogong.orders.api import router as orders_router
     from baogong.regions.api import households_router
     from baogong.regions.api import router as regions_router
     from baogong.stock.api import router as stock_router
@@ -89,6 +91,9 @@ def _register_routers() -> None:
     api.add_router("/regions", regions_router)
     api.add_router("/households", households_router)
     api.add_router("/stock", stock_router)
+    api.add_router("/offers", offers_router)
+    api.add_router("/orders", orders_router)
+    api.add_router("/purchase-orders", purchase_orders_router)
 
 
 _register_routers()

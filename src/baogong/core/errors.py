@@ -77,6 +77,27 @@ class InsufficientStock(Conflict):
     default_message = _("Not enough stock.")
 
 
+class BadRequest(ApplicationError):
+    """A request that cannot be processed as sent, e.g. a required header is missing (400)."""
+
+    code = "bad_request"
+    default_message = _("The request is malformed.")
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """The same idempotency key came back with a different request body (422)."""
+
+    code = "idempotency_key_reused"
+    default_message = _("This idempotency key was already used for a different request.")
+
+
+class RequestInProgress(Conflict):
+    """A request with the same idempotency key is still being processed (409); retry later."""
+
+    code = "request_in_progress"
+    default_message = _("A request with this idempotency key is still in progress; retry shortly.")
+
+
 @dataclass
 class RowError:
     """One problem in one row of an uploaded sheet (row numbers as Excel shows them)."""

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "baogong.catalog",
     "baogong.stock",
     "baogong.delivery",
+    "baogong.orders",
     "baogong.scenario",
 ]
 
