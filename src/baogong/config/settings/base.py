@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "baogong.delivery",
     "baogong.orders",
     "baogong.scenario",
+    "baogong.planning",
 ]
 
 MIDDLEWARE = [
@@ -181,3 +182,10 @@ LOGGING = {
 
 # Household roster imports: limits checked before openpyxl opens the file.
 ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("BAOGONG_ROSTER_MAX_ROWS", "20000"))
+
+
+# Vehicle routing (planning/distances.py): a road router's /table/v1 when set,
+# else great-circle distance × detour factor at an average speed.
+ROUTING_OSRM_URL = os.environ.get("BAOGONG_ROUTING_OSRM_URL", "")
+ROUTING_DETOUR_FACTOR = float(os.environ.get("BAOGONG_ROUTING_DETOUR_FACTOR", "1.3"))
+ROUTING_SPEED_KMH = float(os.environ.get("BAOGONG_ROUTING_SPEED_KMH", "25"))

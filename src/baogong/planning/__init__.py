@@ -1,0 +1,1 @@
+"""Delivery-day planning: allocation, vehicle routing and courier rosters."""
