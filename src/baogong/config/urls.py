@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("baogong.core.urls")),
     path("regions/", include("baogong.regions.urls")),
     path("stock/", include("baogong.stock.urls")),
+    path("orders/", include("baogong.orders.urls")),
 ]

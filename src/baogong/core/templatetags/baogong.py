@@ -60,6 +60,19 @@ def signed(value: int) -> str:
     return f"+{value:,}" if value > 0 else f"−{abs(value):,}" if value < 0 else "0"
 
 
+def _order_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
+    links: list[tuple[str, str]] = []
+    if role == Role.RESIDENT and has_household:
+        links.append((reverse("orders:order_new"), _("Order food")))
+    if role in {Role.COMMUNITY, Role.SUBDISTRICT}:
+        links.append((reverse("orders:proxy"), _("Proxy orders")))
+    if role in {Role.SUPPLIER, Role.COMMAND, Role.SUBDISTRICT, Role.COMMUNITY}:
+        links.append((reverse("orders:purchase_order_list"), _("Purchase orders")))
+    if role in {Role.COMMAND, Role.SUBDISTRICT}:
+        links.append((reverse("orders:pairing_list"), _("Pairings")))
+    return links
+
+
 @register.inclusion_tag("core/partials/nav.html", takes_context=True)
 def nav(context: template.Context) -> dict[str, Any]:
     """The links an account's role can use; pages behind other links would only answer 404."""
@@ -76,6 +89,7 @@ def nav(context: template.Context) -> dict[str, Any]:
             links.append((reverse("regions:household_detail", args=[user.household_id]), _("My household")))
         if scope.sees_all_stock_in_region or scope.role == Role.SUPPLIER:
             links.append((reverse("stock:stock_point_list"), _("Stock")))
+        links.extend(_order_links(scope.role, has_household=bool(user.household_id)))
     # After switching language, come back to this page; a page answering a POST
     # (a form with errors) cannot be fetched again, so those go to the start page.
     next_url = request.get_full_path() if request.method == "GET" else reverse("home")
