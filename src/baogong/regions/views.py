@@ -16,6 +16,8 @@ from baogong.accounts.models import Role
 from baogong.core.errors import NotFound, ValidationFailed
 from baogong.core.pages import form_error_add, page_view
 from baogong.core.scoping import Scope, scope_of
+from baogong.enterprises.selectors import compound_pairing_get
+from baogong.enterprises.services import PAIRING_ROLES
 
 from . import services
 from .forms import HouseholdSearchForm, ZoneStatusForm
@@ -71,6 +73,8 @@ def _region_page(
         "is_compound": is_compound,
         "shows_households": is_compound and scope.sees_households,
         "shows_roster": is_compound and scope.role in ROSTER_ROLES,
+        "shows_pairing_edit": is_compound and scope.role in PAIRING_ROLES,
+        "pairing": compound_pairing_get(compound=region) if is_compound else None,
     }
     if context["shows_households"]:
         context.update(_household_page(request, scope, region))

@@ -14,6 +14,7 @@ from baogong.accounts.models import Role, User
 from baogong.accounts.tests.factories import user
 from baogong.core.models import AuditLog, PersonalDataAccess
 from baogong.core.tests.page_data import County, build_county, extra_households
+from baogong.enterprises.models import CompoundPairing, Organisation
 from baogong.regions.models import ZoneStatus
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +256,38 @@ class TestHouseholdPage:
         html = signed_in(account, language="zh-hans").get(household_url(county.household_a1.pk)).content.decode()
         assert "显示电话和身份证号" in html
         assert "独居老人" in html
+
+
+class TestCompoundPairing:
+    def make_pairing(self, county: County) -> tuple[Organisation, Organisation]:
+        shops = [
+            Organisation.objects.create(
+                kind="enterprise",
+                enterprise_type="supermarket",
+                code=f"SM{i}",
+                name=f"Shop {i}",
+                region=county.a.county,
+            )
+            for i in (1, 2)
+        ]
+        CompoundPairing.objects.create(compound=county.a.compound, supermarket=shops[0], backup=shops[1])
+        return shops[0], shops[1]
+
+    def test_subdistrict_sees_the_pairing_and_may_change_it(self, county: County) -> None:
+        self.make_pairing(county)
+        account = user(Role.SUBDISTRICT, region=county.a.subdistrict)
+        html = signed_in(account).get(region_url(county.a.compound.pk)).content.decode()
+        assert "Paired supermarket:" in html
+        assert "<strong>Shop 1</strong> · backup: Shop 2" in html
+        assert reverse("orders:pairing_edit", args=[county.a.compound.pk]) in html
+
+    def test_community_worker_sees_the_pairing_without_the_change_link(self, county: County) -> None:
+        self.make_pairing(county)
+        account = user(Role.COMMUNITY, region=county.a.community)
+        html = signed_in(account).get(region_url(county.a.compound.pk)).content.decode()
+        assert "<strong>Shop 1</strong>" in html
+        assert reverse("orders:pairing_edit", args=[county.a.compound.pk]) not in html
+
+    def test_unpaired_compound_is_flagged(self, county: County) -> None:
+        html = signed_in(county.command).get(region_url(county.b.compound.pk)).content.decode()
+        assert '<span class="badge badge-warn">none</span>' in html
