@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: install demo serve test test-sqlite test-postgres lint typecheck migrations-check check lock bench-generate messages clean
+.PHONY: install demo serve test test-sqlite test-postgres lint typecheck migrations-check check lock bench-generate messages reliability clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: install
 ## make test: every test, on SQLite (and on PostgreSQL too when DATABASE_URL points to one)
 test: install
 	$(BIN)/pytest -n 2 -q
+
+## make reliability: the reliability tests (R1-R21) on SQLite, and PostgreSQL when DATABASE_URL points to one;
+## the summary table goes to docs/reliability.md
+reliability: install
+	$(BIN)/python bench/reliability.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -17,6 +17,7 @@ gets plain Python values row by row with Excel row numbers, or an
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import warnings
@@ -57,8 +58,9 @@ class ArchiveLimits:
     """
 
     max_file_bytes: int = 10 * MEGABYTE
-    max_entries: int = 300
-    max_uncompressed_bytes: int = 100 * MEGABYTE
+    # A workbook from Excel or WPS has 10-20 parts; 100 leaves room for images.
+    max_entries: int = 100
+    max_uncompressed_bytes: int = 50 * MEGABYTE
     max_compression_ratio: int = 100
     ratio_checked_from_bytes: int = 1 * MEGABYTE
 
@@ -180,6 +182,30 @@ def xml_protections_active() -> bool:
     return bool(openpyxl.DEFUSEDXML) and functions.iterparse is DefusedElementTree.iterparse
 
 
+# openpyxl's read-only worksheet looks for the sheet's <dimension> when it is
+# opened; when the element is missing it parses the *whole* sheet to find out,
+# before the first row can be read (a 1M-row sheet without one took 10 s here,
+# so no row cap could stop it). xlsx_table_read ignores the dimension anyway
+# (reset_dimensions below), so while it opens a workbook that scan is skipped.
+# A context variable keeps every other use of read-only mode unchanged.
+_skip_dimension_scan: contextvars.ContextVar[bool] = contextvars.ContextVar("skip_dimension_scan", default=False)
+
+
+def _read_only_dimensions_patch() -> None:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    original = ReadOnlyWorksheet._get_size  # type: ignore[attr-defined]
+    if getattr(original, "skips_when_asked", False):
+        return
+
+    def _get_size(self: ReadOnlyWorksheet) -> None:
+        if not _skip_dimension_scan.get():
+            original(self)
+
+    _get_size.skips_when_asked = True  # type: ignore[attr-defined]
+    ReadOnlyWorksheet._get_size = _get_size  # type: ignore[attr-defined]
+
+
 def xlsx_table_read(
     data: bytes,
     *,
@@ -203,7 +229,9 @@ def xlsx_table_read(
     from defusedxml import DefusedXmlException
     from openpyxl import load_workbook
 
+    _read_only_dimensions_patch()
     workbook = None
+    skipping = _skip_dimension_scan.set(True)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about unsupported extensions, data validation and
@@ -235,6 +263,7 @@ def xlsx_table_read(
         logger.info("spreadsheet could not be read: %r", exc)
         raise ImportRejected(_("The file could not be read as an Excel workbook.")) from exc
     finally:
+        _skip_dimension_scan.reset(skipping)
         if workbook is not None:
             workbook.close()
 
@@ -253,7 +282,19 @@ def _table_collect(
 ) -> SheetTable:
     header: tuple[CellValue, ...] | None = None
     collected: list[SheetRow] = []
+    # Empty rows are skipped, not counted as data, but reading each one still
+    # costs time: a sheet of a million empty <row> elements took 6-11 s. Past
+    # this many rows in all the sheet is refused however few hold data.
+    scan_limit = header_row + 2 * max_rows + 1000
     for number, values in enumerate(rows, start=1):
+        if number > scan_limit:
+            raise ImportRejected(
+                _(
+                    "The sheet runs to more than %(limit)s rows, most of them empty; delete the empty rows below "
+                    "the data and upload it again."
+                )
+                % {"limit": scan_limit}
+            )
         if number > EXCEL_MAX_ROWS:
             raise ImportRejected(_("The sheet claims more rows than Excel allows; it is refused."))
         if number < header_row:

@@ -8,6 +8,7 @@ configuration at all.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "baogong.core",
     "baogong.accounts",
     "baogong.regions",
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "baogong.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,11 +70,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "baogong.config.urls"
 WSGI_APPLICATION = "baogong.config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# AxesStandaloneBackend first: it refuses a locked-out account before the
+# password is even checked, so the right password does not get through either.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -167,9 +179,48 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp). Pages load only their own scripts and
+# stylesheets: no inline script, no inline style attribute, no eval. htmx is
+# told not to inject its indicator <style> (meta htmx-config in base.html);
+# Pico draws its check marks and select arrows with data: SVG images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Login throttling (django-axes). Failures are counted per username only: the
+# client address is REMOTE_ADDR, which behind a reverse proxy or an office NAT
+# is shared by many people, so an address lockout would let one person lock a
+# whole community office out. X-Forwarded-For is never trusted unless
+# BAOGONG_TRUSTED_PROXY_COUNT says how many proxies of ours add to it (see
+# core.security.client_ip_address); it only ever feeds the logs.
+AXES_ENABLED = True
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_FAILURE_LIMIT = int(os.environ.get("BAOGONG_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BAOGONG_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "baogong.core.security.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "baogong.core.security.lockout_response"
+TRUSTED_PROXY_COUNT = int(os.environ.get("BAOGONG_TRUSTED_PROXY_COUNT", "0"))
+# axes.W006 asks for the client address among the lockout parameters; see above
+# and docs/reliability.md for why this deployment counts per username.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LOGGING = {
     "version": 1,
@@ -182,7 +233,6 @@ LOGGING = {
 
 # Household roster imports: limits checked before openpyxl opens the file.
 ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("BAOGONG_ROSTER_MAX_ROWS", "20000"))
-
 
 # Vehicle routing (planning/distances.py): a road router's /table/v1 when set,
 # else great-circle distance × detour factor at an average speed.

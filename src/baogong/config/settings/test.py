@@ -11,3 +11,7 @@ STORAGES = {
 # Tests serve no collected static files; without this whitenoise warns about
 # the missing STATIC_ROOT on every request.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+# Login throttling counts failed logins in the database and needs a request on
+# every authenticate() call, which client.login() does not pass; the throttle
+# tests switch it back on with override_settings.
+AXES_ENABLED = False

@@ -1,0 +1,341 @@
+"""`make reliability`: run the reliability tests of docs/reliability.md and record a summary.
+
+The tests R1-R21 come from the project's reliability plan. The ones that exist
+run here: the pytest ones once on SQLite and, when DATABASE_URL points to
+PostgreSQL, once more there; R15 runs bandit and pip-audit. Tests that cannot
+be written yet are listed as NOT YET, never as PASS. A dependency audit whose
+vulnerability service cannot be reached is SKIP with the reason, never PASS.
+
+The summary table is printed and written between the markers in
+docs/reliability.md. Exit status 1 when any test failed.
+
+    python bench/reliability.py                        # what `make reliability` runs
+    python bench/reliability.py --update-bandit-baseline  # accept today's medium bandit findings
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DOC = REPO / "docs" / "reliability.md"
+BANDIT_BASELINE = REPO / "bench" / "bandit-baseline.json"
+BEGIN, END = "<!-- reliability-results:begin -->", "<!-- reliability-results:end -->"
+BUDGET_SECONDS = 280
+
+PASS, FAIL, SKIP, NOT_YET = "PASS", "FAIL", "SKIP", "NOT YET"
+
+
+@dataclass(frozen=True)
+class RTest:
+    id: str
+    name: str
+    # Test modules (paths from the repository root); empty when the test is not written yet.
+    modules: tuple[str, ...] = ()
+    # Whether the test touches the database, so it runs on PostgreSQL too.
+    database: bool = True
+    waiting_for: str = ""
+
+
+CORE_TESTS = "src/baogong/core/tests"
+R_TESTS = [
+    RTest("R1", "idem-sequential-retry", waiting_for="ordering API"),
+    RTest("R2", "idem-concurrent-duplicate", waiting_for="ordering API"),
+    RTest("R3", "idem-misuse", waiting_for="ordering API"),
+    RTest("R4", "idem-lost-response", waiting_for="ordering API"),
+    RTest("R5", "oversell-orm", waiting_for="ordering app"),
+    RTest("R6", "oversell-http", waiting_for="ordering app"),
+    RTest("R7", "ledger-invariant", waiting_for="ordering app"),
+    RTest("R8", "crash-kill9", waiting_for="ordering API under gunicorn"),
+    RTest("R9", "durability-config", (f"{CORE_TESTS}/test_durability.py",)),
+    RTest("R10", "deploy-check + headers", (f"{CORE_TESTS}/test_deploy_baseline.py",)),
+    RTest("R11", "login-throttle", (f"{CORE_TESTS}/test_login_throttle.py",)),
+    RTest("R12", "idor-matrix", waiting_for="ordering and delivery routes"),
+    RTest("R13", "pii-masking (BOPLA)", waiting_for="R12 matrix"),
+    RTest("R14", "api-fuzz (schemathesis)", waiting_for="ordering API"),
+    RTest("R15", "sast + deps", database=False),
+    RTest("R16", "pii-read-audit", waiting_for="reveal and export points of the ordering and delivery apps"),
+    RTest("R17", "retention-purge", waiting_for="purge command"),
+    RTest(
+        "R18",
+        "xlsx-malicious",
+        (f"{CORE_TESTS}/test_xlsx_hostile.py", f"{CORE_TESTS}/test_spreadsheets.py"),
+    ),
+    RTest("R19", "xlsx-roster-data", waiting_for="roster import plan items (crash injection, 5,000-row file)"),
+    RTest("R20", "export-formula-injection", (f"{CORE_TESTS}/test_exports.py",), database=False),
+    RTest("R21", "offline-delivery-sync", waiting_for="delivery app"),
+]
+
+
+@dataclass
+class Outcome:
+    status: str
+    figure: str
+    seconds: float = 0.0
+
+
+@dataclass
+class CaseResults:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    figures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def module_of(classname: str) -> str:
+    # junit classnames look like "src.baogong.core.tests.test_exports" (+ ".TestClass").
+    parts = classname.split(".")
+    for index in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:index]) + ".py"
+        if (REPO / candidate).is_file():
+            return candidate
+    return classname
+
+
+def pytest_run(modules: list[str], env: dict[str, str], deadline: float) -> tuple[dict[str, CaseResults], str]:
+    """Run the modules in one pytest process; per-module results and figures from its junit report."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "junit.xml"
+        command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "-n", "2", f"--junitxml={report}", *modules]
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=max(deadline - time.monotonic(), 10),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {}, "timed out"
+        results: dict[str, CaseResults] = collections.defaultdict(CaseResults)
+        if not report.exists():
+            return {}, (completed.stdout + completed.stderr)[-2000:]
+        for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 - our own file
+            module = module_of(case.get("classname", ""))
+            result = results[module]
+            problem = case.find("failure")
+            if problem is None:
+                problem = case.find("error")
+            if problem is not None:
+                result.failed += 1
+                message = " ".join(str(problem.get("message", "")).split())[:200]
+                result.failures.append(f"{case.get('name', '?')} ({message})")
+            elif case.find("skipped") is not None:
+                result.skipped += 1
+            else:
+                result.passed += 1
+            result.figures += [p.get("value", "") for p in case.iter("property") if p.get("name") == "figure"]
+        tail = completed.stdout.strip().splitlines()[-1:] if completed.stdout.strip() else []
+        return dict(results), " ".join(tail)
+
+
+def pytest_outcome(test: RTest, results: dict[str, CaseResults]) -> Outcome:
+    merged = CaseResults()
+    for module in test.modules:
+        result = results.get(module)
+        if result is None:
+            return Outcome(FAIL, f"{module}: no result (collection error or timeout)")
+        merged.passed += result.passed
+        merged.failed += result.failed
+        merged.skipped += result.skipped
+        merged.figures += result.figures
+        merged.failures += result.failures
+    total = merged.passed + merged.failed + merged.skipped
+    if merged.failed:
+        return Outcome(FAIL, f"{merged.failed}/{total} tests failed: {'; '.join(merged.failures[:3])}")
+    if not merged.passed:
+        return Outcome(SKIP, f"{merged.skipped}/{total} tests skipped")
+    summary = f"{merged.passed}/{total} tests passed" + (f" ({merged.skipped} skipped)" if merged.skipped else "")
+    return Outcome(PASS, "; ".join([summary, *sorted(merged.figures)]))
+
+
+def bandit_findings(*arguments: str) -> list[dict[str, object]]:
+    completed = subprocess.run(
+        [str(BIN / "bandit"), "-r", "src", "-q", "-f", "json", *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return list(json.loads(completed.stdout)["results"])
+
+
+def finding_key(finding: dict[str, object]) -> tuple[str, ...]:
+    # Line numbers move with every edit; bandit's own baseline matching ignores them too.
+    return tuple(str(finding[k]) for k in ("filename", "test_id", "issue_severity", "issue_confidence", "issue_text"))
+
+
+def bandit_outcome(update_baseline: bool) -> Outcome:
+    high = bandit_findings("-lll", "-iii")
+    medium = bandit_findings("-ll")
+    if update_baseline:
+        previous = {}
+        if BANDIT_BASELINE.exists():
+            previous = {
+                tuple(e["key"]): e.get("reason", "") for e in json.loads(BANDIT_BASELINE.read_text())["accepted"]
+            }
+        accepted = [
+            {"key": list(finding_key(f)), "reason": previous.get(finding_key(f), "TODO: say why this is safe")}
+            for f in sorted(medium, key=finding_key)
+        ]
+        BANDIT_BASELINE.write_text(json.dumps({"accepted": accepted}, ensure_ascii=False, indent=2) + "\n")
+    # An entry counts as accepted only once someone has written why it is safe.
+    baseline = collections.Counter(
+        tuple(entry["key"])
+        for entry in json.loads(BANDIT_BASELINE.read_text(encoding="utf-8"))["accepted"]
+        if entry.get("reason") and not str(entry["reason"]).startswith("TODO")
+    )
+    new = collections.Counter(finding_key(f) for f in medium) - baseline
+    figure = f"bandit: {len(high)} high/high; {len(medium)} medium+, {sum(new.values())} new vs baseline"
+    if high or new:
+        details = [f"{k[0]} {k[1]}" for k in list(new)[:3]] + [f"{f['filename']}:{f['line_number']}" for f in high[:3]]
+        return Outcome(FAIL, f"{figure} ({', '.join(details)})")
+    return Outcome(PASS, figure)
+
+
+def pip_audit_outcome() -> Outcome:
+    """Audit the locked runtime dependencies; an unreachable vulnerability service is SKIP, never PASS."""
+    lock = REPO / "requirements.lock"
+    command = [
+        str(BIN / "pip-audit"),
+        "-r",
+        str(lock),
+        "--no-deps",
+        "--disable-pip",
+        "--progress-spinner",
+        "off",
+        "--timeout",
+        "15",
+        "-f",
+        "json",
+    ]
+    if not shutil.which(command[0]):
+        return Outcome(SKIP, "pip-audit is not installed (make install)")
+    try:
+        completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=90, check=False)
+    except subprocess.TimeoutExpired:
+        return Outcome(SKIP, "pip-audit: vulnerability service did not answer within 90 s")
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        reason = (completed.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        return Outcome(SKIP, f"pip-audit could not reach its vulnerability service: {reason}")
+    dependencies = report.get("dependencies", [])
+    vulnerable = [d for d in dependencies if d.get("vulns")]
+    unaudited = [d for d in dependencies if d.get("skip_reason")]
+    if vulnerable:
+        names = ", ".join(f"{d['name']} {d['version']} ({', '.join(v['id'] for v in d['vulns'])})" for d in vulnerable)
+        return Outcome(FAIL, f"pip-audit: {len(vulnerable)} vulnerable: {names}")
+    if unaudited or not dependencies:
+        reason = unaudited[0]["skip_reason"] if unaudited else "no dependencies audited"
+        return Outcome(
+            SKIP,
+            f"pip-audit: {len(unaudited)}/{len(dependencies)} dependencies could not be audited "
+            f"(vulnerability service unreachable: {reason})",
+        )
+    return Outcome(PASS, f"pip-audit: 0 known vulnerabilities in {len(dependencies)} locked dependencies")
+
+
+def static_outcome(update_baseline: bool) -> Outcome:
+    started = time.monotonic()
+    bandit = bandit_outcome(update_baseline)
+    audit = pip_audit_outcome()
+    # The worse of the two decides: FAIL > SKIP > PASS. A skipped audit never reads as PASS.
+    order = [FAIL, SKIP, PASS]
+    status = min((bandit.status, audit.status), key=order.index)
+    return Outcome(status, f"{bandit.figure}; {audit.figure}", time.monotonic() - started)
+
+
+def database_label(url: str | None) -> str:
+    return "PostgreSQL" if url and url.startswith(("postgres://", "postgresql://")) else "SQLite"
+
+
+def table(rows: list[tuple[str, str, str, str, str]]) -> str:
+    lines = ["| ID | Test | Database | Result | Figure |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(cell.replace('|', '/') for cell in row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def document_write(markdown: str) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    DOC.write_text(f"{head}{BEGIN}\n{markdown}\n{END}{tail}", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--update-bandit-baseline", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print the table but leave docs/reliability.md alone")
+    options = parser.parse_args()
+
+    started = time.monotonic()
+    deadline = started + BUDGET_SECONDS
+    base_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PYTEST_ADDOPTS"}}
+    legs: list[tuple[str, dict[str, str]]] = [("SQLite", base_env)]
+    url = os.environ.get("DATABASE_URL")
+    if database_label(url) == "PostgreSQL":
+        legs.append(("PostgreSQL", {**base_env, "DATABASE_URL": str(url)}))
+
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for label, env in legs:
+        tests = [t for t in R_TESTS if t.modules and (label == "SQLite" or t.database)]
+        modules = sorted({m for t in tests for m in t.modules})
+        leg_started = time.monotonic()
+        print(f"[reliability] pytest on {label}: {len(modules)} modules", flush=True)
+        results, tail = pytest_run(modules, env, deadline)
+        print(f"[reliability]   {tail} ({time.monotonic() - leg_started:.0f} s)", flush=True)
+        for test in tests:
+            outcome = pytest_outcome(test, results)
+            outcome.seconds = time.monotonic() - leg_started
+            outcomes[(test.id, label)] = outcome
+    print("[reliability] bandit and pip-audit", flush=True)
+    outcomes[("R15", "-")] = static_outcome(options.update_bandit_baseline)
+
+    rows = []
+    for test in R_TESTS:
+        if not test.modules and test.id != "R15":
+            rows.append((test.id, test.name, "-", NOT_YET, f"waits for the {test.waiting_for}"))
+            continue
+        for (test_id, label), outcome in outcomes.items():
+            if test_id == test.id:
+                rows.append((test.id, test.name, label, outcome.status, outcome.figure))
+
+    elapsed = time.monotonic() - started
+    counts = collections.Counter(row[3] for row in rows)
+    summary = (
+        f"{counts[PASS]} PASS, {counts[FAIL]} FAIL, {counts[SKIP]} SKIP, {counts[NOT_YET]} NOT YET "
+        f"on {' and '.join(label for label, _ in legs)} in {elapsed:.0f} s"
+    )
+    markdown = f"{table(rows)}\n\n{summary} (Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')})."
+    print()
+    print(markdown)
+    if not options.no_write:
+        document_write(markdown)
+        print(f"\n[reliability] written to {DOC.relative_to(REPO)}")
+    if elapsed > BUDGET_SECONDS:
+        print(f"[reliability] over the {BUDGET_SECONDS} s budget", file=sys.stderr)
+        return 1
+    return 1 if counts[FAIL] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
