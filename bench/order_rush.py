@@ -59,8 +59,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=3000, help="residents who order (one order each)")
     parser.add_argument("--clients", type=int, default=48, help="concurrent client connections")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=6, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop sending after this long")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     return parser.parse_args()
@@ -111,8 +111,9 @@ class Fixtures:
     veg_offer: int
     rice_offer: int
     raw_offer: int
+    raw_rice_offer: int
     app_residents: list[tuple[int, int, str]]  # (user id, household id, session key)
-    raw_residents: list[tuple[int, int]]  # (user id, household id)
+    raw_residents: list[tuple[int, int, str]]  # (user id, household id, session key)
     raw_compound: int
     raw_building: int
     raw_unit: int
@@ -211,8 +212,26 @@ def load_fixtures(households: int) -> Fixtures:
         kind=OfferKind.ITEM,
         commodity=raw_goods,
         price=Decimal("20.00"),
-        quantity=supply,
+        # The raw ceiling must never sell out: it measures completed orders only.
+        quantity=households,
         household_cap=1,
+    )
+    raw_rice = OfferLine.objects.create(
+        supermarket=market,
+        delivery_date=tomorrow,
+        kind=OfferKind.ITEM,
+        commodity=Commodity.objects.create(
+            code="R-RAW-RICE",
+            name_zh="米",
+            name_en="Rice (raw)",
+            category="rice",
+            unit="bag 10 kg",
+            weight_kg=Decimal("10"),
+            volume_l=Decimal("12"),
+        ),
+        price=Decimal("55.50"),
+        quantity=households * 2,
+        household_cap=2,
     )
 
     def residents(prefix: str, count: int) -> tuple[list[tuple[int, int]], list[int]]:
@@ -254,30 +273,37 @@ def load_fixtures(households: int) -> Fixtures:
 
     app, _ = residents("APP", households)
     raw, raw_regions = residents("RAW", households)
-    users = {user.pk: user for user in User.objects.filter(pk__in=[u for u, _ in app])}
+    users = {user.pk: user for user in User.objects.filter(pk__in=[u for u, _ in app + raw])}
     store = SessionStore()
     expiry = timezone.now() + timedelta(hours=2)
     sessions = []
-    app_residents = []
-    for user_id, household_id in app:
-        key = secrets.token_hex(16)
-        data = store.encode(
-            {
-                SESSION_KEY: str(user_id),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                HASH_SESSION_KEY: users[user_id].get_session_auth_hash(),
-            }
-        )
-        sessions.append(Session(session_key=key, session_data=data, expire_date=expiry))
-        app_residents.append((user_id, household_id, key))
+
+    def signed_in(pairs: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+        made = []
+        for user_id, household_id in pairs:
+            key = secrets.token_hex(16)
+            data = store.encode(
+                {
+                    SESSION_KEY: str(user_id),
+                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: users[user_id].get_session_auth_hash(),
+                }
+            )
+            sessions.append(Session(session_key=key, session_data=data, expire_date=expiry))
+            made.append((user_id, household_id, key))
+        return made
+
+    app_residents = signed_in(app)
+    raw_residents = signed_in(raw)
     Session.objects.bulk_create(sessions, batch_size=1000)
     return Fixtures(
         delivery_date=tomorrow.isoformat(),
         veg_offer=veg.pk,
         rice_offer=rice_line.pk,
         raw_offer=raw_line.pk,
+        raw_rice_offer=raw_rice.pk,
         app_residents=app_residents,
-        raw_residents=raw,
+        raw_residents=raw_residents,
         raw_compound=raw_regions[0],
         raw_building=raw_regions[1],
         raw_unit=raw_regions[2],
@@ -422,96 +448,138 @@ def check(database_url: str, fixtures: Fixtures, outcomes: list[Outcome]) -> dic
     }
 
 
-RAW_STATEMENTS = {
-    "precheck": "SELECT id, quantity - reserved FROM orders_offerline WHERE id = ANY(%s) AND is_active",
-    "key_lookup": "SELECT id FROM orders_idempotencykey WHERE user_id = %s AND key = %s",
-    "claim": "INSERT INTO orders_idempotencykey (user_id, key, fingerprint, status_code, response, created_at) "
-    "VALUES (%s, %s, %s, 0, '{}', now()) ON CONFLICT DO NOTHING RETURNING id",
-    "household": "SELECT h.id, h.unit_id, h.compound_id, u.parent_id, c.path FROM regions_household h "
-    "JOIN regions_region u ON u.id = h.unit_id JOIN regions_region c ON c.id = h.compound_id WHERE h.id = %s",
-    "pairing": "SELECT supermarket_id FROM enterprises_compoundpairing WHERE compound_id = %s",
-    "window": "SELECT region_id, opens_days_before, opens_at, closes_days_before, closes_at FROM orders_orderwindow "
-    "WHERE region_id = ANY(%s)",
-    "offers": "SELECT id, price, quantity, reserved, household_cap, kind FROM orders_offerline "
-    "WHERE id = ANY(%s) AND supermarket_id = %s AND delivery_date = %s AND is_active",
-    "zone": "SELECT region_id, status FROM regions_zonestatus WHERE region_id = ANY(%s) AND starts_at <= now() "
-    "AND (ends_at IS NULL OR ends_at > now()) ORDER BY starts_at DESC, id DESC",
-    "order": "INSERT INTO orders_order (household_id, compound_id, building_id, unit_id, supermarket_id, "
-    "delivery_date, channel, placed_by_id, read_back_confirmed, read_back_note, status, delivery_mode, pickup_slot, "
-    "payment_method, payment_status, total, amount_due, is_partial, reason, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, 'online', %s, false, '', 'placed', 'door', '', 'online', 'paid', 20, 20, "
-    "false, '', now(), now()) RETURNING id",
-    "lines": "INSERT INTO orders_orderline (order_id, offer_line_id, kind, quantity, unit_price, amount, short_reason) "
-    "VALUES (%s, %s, 'item', 1, 20, 20, '')",
-    "event": "INSERT INTO orders_orderevent (order_id, from_status, to_status, actor_id, note, created_at) "
-    "VALUES (%s, '', 'placed', %s, 'online', now())",
-    "payment": "INSERT INTO orders_payment (order_id, kind, method, amount, gateway, reference, actor_id, created_at) "
-    "VALUES (%s, 'charge', 'online', 20, 'simulated', %s, %s, now())",
-    "audit": "INSERT INTO core_auditlog (created_at, actor_id, action, target_type, target_id, payload, request_id) "
-    "VALUES (now(), %s, 'order.place', 'order', %s, %s, '')",
-    "key_done": "UPDATE orders_idempotencykey SET status_code = 201, response = %s, order_id = %s "
-    "WHERE user_id = %s AND key = %s",
-    "quota": "INSERT INTO orders_householdquota (household_id, delivery_date, key, taken, cap) "
-    "VALUES (%s, %s, %s, 1, 1) ON CONFLICT (household_id, delivery_date, key) DO UPDATE "
-    "SET taken = orders_householdquota.taken + excluded.taken, cap = excluded.cap "
-    "WHERE orders_householdquota.taken + excluded.taken <= excluded.cap RETURNING taken",
-    "reserve": "UPDATE orders_offerline SET reserved = reserved + 1 WHERE id = %s AND reserved + 1 <= quantity",
+# What Django sends for every signed-in request before the view runs: the connection health check
+# (CONN_HEALTH_CHECKS), the session row and the account row.
+AUTH_STATEMENTS = {
+    "health": "SELECT 1",
+    "session": "SELECT session_key, session_data, expire_date FROM django_session "
+    "WHERE expire_date > %s AND session_key = %s LIMIT 21",
+    "user": "SELECT * FROM accounts_user WHERE id = %s LIMIT 21",
 }
 
 
 def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[int, float, list[float]]:
-    """The order transaction's statements straight through psycopg: what the database alone can do."""
+    """One order request's statements straight through psycopg: what the database alone can do.
+
+    The order statements are the application's own (`baogong.orders.statements`), sent in the same
+    round trips: the authentication reads, one batch of reads, a second of the window and zone
+    reads, then BEGIN, the key claim, the order row, one batch of the rest, COMMIT. Same client-side
+    binding as Django (psycopg ClientCursor), two lines per order like the rush.
+    """
+    from decimal import Decimal
+
     import psycopg
-    from psycopg.types.json import Jsonb
+    from django.utils import timezone
+
+    from baogong.orders import statements as st
+
+    PRICE, RICE_PRICE = Decimal("20.00"), Decimal("55.50")  # noqa: N806 - constants of this run
 
     work = list(fixtures.raw_residents)
     lock = threading.Lock()
     latencies: list[float] = []
     barrier = threading.Barrier(threads + 1)
-    s = RAW_STATEMENTS
+    offers = [fixtures.raw_offer, fixtures.raw_rice_offer]
+    ancestors = fixtures.ancestor_ids
+    day = fixtures.delivery_date
 
-    def one(conn: psycopg.Connection, user_id: int, household_id: int) -> None:
+    def batch(cur: psycopg.ClientCursor, statements: list[tuple[str, list]]) -> list:
+        cur.execute(";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
+        results = []
+        while True:
+            results.append(cur.fetchall() if cur.description is not None else cur.rowcount)
+            if not cur.nextset():
+                return results
+
+    def one(conn: psycopg.Connection, user_id: int, household_id: int, session: str, rice: int) -> None:
         key = str(uuid.uuid4())
-        conn.execute(s["precheck"], ([fixtures.raw_offer],))
-        conn.execute(s["key_lookup"], (user_id, key))
-        conn.commit()
+        now = timezone.now()
+        cur = conn.cursor()
+        cur.execute(AUTH_STATEMENTS["health"])
+        cur.execute(AUTH_STATEMENTS["session"], (now, session)).fetchall()
+        cur.execute(AUTH_STATEMENTS["user"], (user_id,)).fetchall()
+        batch(
+            cur,
+            [
+                (st.KEY_LOOKUP, [user_id, key]),
+                (st.offers_select(2), offers),
+                (st.HOUSEHOLD_FOR_ORDERING, [household_id]),
+            ],
+        )
+        batch(
+            cur,
+            [
+                (st.window_rules_select(len(ancestors)), ancestors),
+                (st.zone_statuses_select(len(ancestors)), [*ancestors, now, now]),
+            ],
+        )
+        total = PRICE + RICE_PRICE * rice
         with conn.transaction():
-            conn.execute(s["claim"], (user_id, key, "f" * 64))
-            conn.execute(s["household"], (household_id,)).fetchone()
-            conn.execute(s["pairing"], (fixtures.raw_compound,)).fetchone()
-            conn.execute(s["window"], (fixtures.ancestor_ids,)).fetchall()
-            conn.execute(s["offers"], ([fixtures.raw_offer], fixtures.supermarket, fixtures.delivery_date)).fetchall()
-            conn.execute(s["zone"], (fixtures.ancestor_ids,)).fetchall()
-            order_id = conn.execute(
-                s["order"],
+            cur.execute(st.KEY_CLAIM, (user_id, key, "f" * 64, now)).fetchall()
+            order_id = cur.execute(
+                st.ORDER_INSERT,
                 (
                     household_id,
                     fixtures.raw_compound,
                     fixtures.raw_building,
                     fixtures.raw_unit,
                     fixtures.supermarket,
-                    fixtures.delivery_date,
+                    day,
+                    "online",
                     user_id,
+                    False,
+                    "",
+                    "placed",
+                    "door",
+                    "",
+                    "online",
+                    "paid",
+                    total,
+                    total,
+                    False,
+                    "",
+                    now,
+                    now,
                 ),
             ).fetchone()[0]
-            conn.execute(s["lines"], (order_id, fixtures.raw_offer))
-            conn.execute(s["event"], (order_id, user_id))
-            conn.execute(s["payment"], (order_id, f"SIM-{key[:16]}", user_id))
-            conn.execute(s["audit"], (user_id, str(order_id), Jsonb({"household": household_id, "lines": [[1, 1]]})))
-            conn.execute(s["key_done"], (Jsonb({"id": order_id, "status": "placed"}), order_id, user_id, key))
-            conn.execute(s["quota"], (household_id, fixtures.delivery_date, f"offer:{fixtures.raw_offer}")).fetchone()
-            conn.execute(s["reserve"], (fixtures.raw_offer,))
+            body = json.dumps({"id": order_id, "status": "placed", "lines": [[offers[0], 1], [offers[1], rice]]})
+            results = batch(
+                cur,
+                [
+                    (
+                        st.order_lines_insert(2),
+                        [
+                            *(order_id, offers[0], "item", None, None, 1, PRICE, PRICE),
+                            *(order_id, offers[1], "item", None, None, rice, RICE_PRICE, RICE_PRICE * rice),
+                        ],
+                    ),
+                    (st.EVENT_INSERT, [order_id, "", "placed", user_id, "online", now]),
+                    (
+                        st.PAYMENT_INSERT,
+                        [order_id, "charge", "online", total, "simulated", f"SIM-{key[:16]}", user_id, now],
+                    ),
+                    (st.AUDIT_INSERT, [now, user_id, "order.place", "order", str(order_id), body, ""]),
+                    (st.KEY_COMPLETE, [201, body, order_id, user_id, key]),
+                    (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[0]}", 1, 1]),
+                    (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[1]}", rice, 2]),
+                    (st.RESERVE, [1, offers[0], 1]),
+                    (st.RESERVE, [rice, offers[1], rice]),
+                ],
+            )
+            if not all(results[-4:]):
+                raise RuntimeError("the raw ceiling ran out of supply or caps")
 
     def worker() -> None:
-        with psycopg.connect(database_url) as conn:
+        with psycopg.connect(database_url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
             barrier.wait()
             while True:
                 with lock:
                     if not work:
                         return
-                    user_id, household_id = work.pop()
+                    index = len(work)
+                    user_id, household_id, session = work.pop()
                 started = time.perf_counter()
-                one(conn, user_id, household_id)
+                one(conn, user_id, household_id, session, 1 + index % 2)
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
@@ -524,6 +592,24 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     for thread in pool:
         thread.join()
     return len(latencies), time.perf_counter() - started, latencies
+
+
+def cpu_seconds(server_pid: int, maintenance_url: str, name: str) -> tuple[float, float]:
+    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends of the scratch database."""
+    import psycopg
+
+    def used(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or not Linux
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    return sum(used(pid) for pid in workers), sum(used(pid) for pid in backends)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -580,7 +666,13 @@ def main() -> None:
     )
     try:
         wait_for(port)
+        load_before = os.getloadavg()
+        (server_cpu, database_cpu), client_cpu = cpu_seconds(server.pid, maintenance_url, name), time.process_time()
         outcomes, elapsed = drive(port, fixtures, options.clients, options.max_seconds)
+        after = cpu_seconds(server.pid, maintenance_url, name)
+        server_cpu, database_cpu = after[0] - server_cpu, after[1] - database_cpu
+        client_cpu = time.process_time() - client_cpu
+        load_after = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -599,12 +691,18 @@ def main() -> None:
     raw_rate = ceiling_count / ceiling_seconds
 
     ms = 1000.0
+    print(f"load average (1 min) before / after the rush: {load_before[0]:.2f} / {load_after[0]:.2f}")
     print(f"requests: {len(outcomes)} in {elapsed:.2f} s  statuses: {dict(sorted(statuses.items()))}")
     print(f"orders placed (201): {len(placed)}  orders/s: {app_rate:.0f}  requests/s: {len(outcomes) / elapsed:.0f}")
     print(
         f"latency of placed orders ms: p50 {percentile(placed, 0.5) * ms:.1f}  p95 {percentile(placed, 0.95) * ms:.1f}"
         f"  p99 {percentile(placed, 0.99) * ms:.1f}  (all requests p99 {percentile(every, 0.99) * ms:.1f},"
         f" mean {statistics.fmean(every) * ms if every else 0:.1f})"
+    )
+    per_request = ms / len(outcomes) if outcomes else 0.0
+    print(
+        f"CPU per request ms: gunicorn workers {server_cpu * per_request:.2f}  PostgreSQL backends "
+        f"{database_cpu * per_request:.2f}  load client {client_cpu * per_request:.2f}"
     )
     print(
         f"oversold units: {checks['oversold_units']}  reservation mismatches: {checks['reservation_mismatches']}  "

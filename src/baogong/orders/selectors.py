@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,8 +22,9 @@ from baogong.core.errors import Conflict, NotFound
 from baogong.core.scoping import HOUSEHOLD_ROLES, Scope
 from baogong.enterprises.models import CompoundPairing
 from baogong.regions.models import Household, Region, ZoneStatusKind
-from baogong.regions.selectors import household_get, region_effective_zone_status
+from baogong.regions.selectors import household_get, household_list, region_effective_zone_status
 
+from . import statements
 from .models import (
     DEFAULT_CLOSES_AT,
     DEFAULT_OPENS_AT,
@@ -87,7 +89,7 @@ def order_window_rule_for(*, compound: Region) -> WindowRule:
     return DEFAULT_WINDOW_RULE
 
 
-def _window_from_rule(rule: WindowRule, delivery_date: date) -> Window:
+def window_from_rule(rule: WindowRule, delivery_date: date) -> Window:
     # Local (Asia/Shanghai) wall-clock times: "06:00" means 06:00 where the residents are.
     zone = timezone.get_default_timezone()
     opens = datetime.combine(delivery_date - timedelta(days=rule.opens_days_before), rule.opens_at, tzinfo=zone)
@@ -96,7 +98,7 @@ def _window_from_rule(rule: WindowRule, delivery_date: date) -> Window:
 
 
 def order_window_get(*, compound: Region, delivery_date: date) -> Window:
-    return _window_from_rule(order_window_rule_for(compound=compound), delivery_date)
+    return window_from_rule(order_window_rule_for(compound=compound), delivery_date)
 
 
 def order_delivery_date_current(*, compound: Region, at: datetime | None = None) -> date:
@@ -109,10 +111,37 @@ def order_delivery_date_current(*, compound: Region, at: datetime | None = None)
     rule = order_window_rule_for(compound=compound)
     today = timezone.localtime(moment).date()
     for offset in range(LOOKAHEAD_DAYS + 1):
-        window = _window_from_rule(rule, today + timedelta(days=offset))
+        window = window_from_rule(rule, today + timedelta(days=offset))
         if not window.has_closed(moment):
             return window.delivery_date
     return today + timedelta(days=1)
+
+
+def ordering_rules(*, ancestor_ids: list[int], at: datetime) -> tuple[WindowRule, str]:
+    """The window rule and the zone status in force for a compound, given its ancestor ids (root first).
+
+    The same answers as `order_window_rule_for` and `region_effective_zone_status`, read in one
+    round trip for the order hot path.
+    """
+    moment = statements.db_datetime(at)
+    window_rows, zone_rows = statements.run(
+        [
+            (statements.window_rules_select(len(ancestor_ids)), ancestor_ids),
+            (statements.zone_statuses_select(len(ancestor_ids)), [*ancestor_ids, moment, moment]),
+        ]
+    )
+    rules = {row[0]: row for row in statements.rows(window_rows)}
+    rule = DEFAULT_WINDOW_RULE
+    for region_id in reversed(ancestor_ids):
+        row = rules.get(region_id)
+        if row is not None:
+            rule = WindowRule(row[1], statements.as_time(row[2]), row[3], statements.as_time(row[4]), region_id)
+            break
+    latest: dict[int, str] = {}
+    for region_id, status in statements.rows(zone_rows):
+        latest.setdefault(region_id, status)
+    zone = next((latest[i] for i in reversed(ancestor_ids) if i in latest), ZoneStatusKind.NORMAL)
+    return rule, zone
 
 
 # --- offers ---------------------------------------------------------------------------------------
@@ -163,6 +192,46 @@ def supermarket_of_compound(*, compound_id: int) -> int:
     if supermarket_id is None:
         raise Conflict(_("This compound has no paired supermarket yet; ask the subdistrict office."))
     return supermarket_id
+
+
+def household_for_ordering_query(*, scope: Scope, household_id: int) -> tuple[str, tuple[Any, ...]] | None:
+    """SQL of one household in the scope with where its orders go (run with other reads at once).
+
+    Columns: household id, compound id, compound path, unit id, unit name, building id, building
+    name, paired supermarket id (None when unpaired). No row when the household is outside the
+    scope; None when the scope sees no households at all.
+
+    A resident's scope is their own household (as in `household_list`), so their query (the
+    06:00 rush) is written out; every other scope goes through `household_list`.
+    """
+    if scope.household_id is not None:
+        if household_id != scope.household_id:
+            return None
+        return statements.HOUSEHOLD_FOR_ORDERING, (household_id,)
+    pairing = (
+        CompoundPairing.objects.filter(compound_id=OuterRef("compound_id")).order_by("pk").values("supermarket_id")
+    )
+    queryset = (
+        household_list(scope=scope)
+        .filter(pk=household_id)
+        .annotate(paired_supermarket_id=Subquery(pairing.values("supermarket_id")[:1]))
+        .order_by()
+        .values_list(
+            "pk",
+            "compound_id",
+            "compound__path",
+            "unit_id",
+            "unit__name",
+            "unit__parent_id",
+            "unit__parent__name",
+            "paired_supermarket_id",
+        )
+    )
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
 
 
 @dataclass(frozen=True)

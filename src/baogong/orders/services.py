@@ -1,10 +1,12 @@
 """Writes of the ordering system: offers, windows, orders, their status, payments, purchase orders.
 
 Placing an order is one database transaction (Brandur's "map the request onto
-one transaction"): claim the idempotency key, read and check, write the
-order, then take the household's quota and the offer quantities with
-conditional statements, then commit. A 2xx answer therefore always means a
-committed order, and a failed request leaves nothing behind.
+one transaction"): after plain reads and checks, claim the idempotency key,
+write the order, then take the household's quota and the offer quantities
+with conditional statements, then commit. A 2xx answer therefore always
+means a committed order, and a failed request leaves nothing behind. It is
+the request of the 06:00 rush, so it runs hand-written statements in
+batches (see `statements`) rather than one ORM query per row.
 
 Concurrency: quantities and caps change only through single conditional
 statements (`reserved + n <= quantity`, `taken + n <= cap`) that the database
@@ -26,8 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,12 +48,14 @@ from baogong.core.errors import (
     RequestInProgress,
     ValidationFailed,
 )
-from baogong.core.scoping import Scope, scope_of
+from baogong.core.middleware import current_request_id
+from baogong.core.scoping import scope_of
 from baogong.core.services import audit_record
 from baogong.enterprises.models import EnterpriseType, Organisation
-from baogong.regions.models import Region
-from baogong.regions.selectors import household_list, region_get
+from baogong.regions.models import Region, ZoneStatusKind
+from baogong.regions.selectors import region_get
 
+from . import statements
 from .models import (
     PROXY_CHANNELS,
     Channel,
@@ -74,14 +79,14 @@ from .models import (
 )
 from .payments import PaymentRequest, payment_gateway
 from .selectors import (
-    delivery_mode_for,
+    household_for_ordering_query,
     order_get,
     order_present,
     order_window_get,
+    ordering_rules,
     orders_awaiting_consolidation,
-    pickup_slot_for,
     purchase_order_get,
-    supermarket_of_compound,
+    window_from_rule,
 )
 
 if TYPE_CHECKING:
@@ -354,23 +359,6 @@ def _key_claim(*, user_id: int, key: str, fingerprint: str, now: datetime) -> Id
     return existing
 
 
-def _quota_take(*, household_id: int, delivery_date: date, key: str, quantity: int, cap: int) -> bool:
-    """Add `quantity` to a household's counter if it stays within `cap`; False if it would not."""
-    if quantity > cap:
-        return False
-    table = connection.ops.quote_name(HouseholdQuota._meta.db_table)
-    key_column = connection.ops.quote_name("key")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (household_id, delivery_date, {key_column}, taken, cap) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT (household_id, delivery_date, {key_column}) DO UPDATE "
-            f"SET taken = {table}.taken + excluded.taken, cap = excluded.cap "
-            f"WHERE {table}.taken + excluded.taken <= excluded.cap RETURNING taken",
-            [household_id, connection.ops.adapt_datefield_value(delivery_date), key, quantity, cap],
-        )
-        return cursor.fetchone() is not None
-
-
 def _quota_release(*, household_id: int, delivery_date: date, key: str, quantity: int) -> None:
     HouseholdQuota.objects.filter(
         household_id=household_id, delivery_date=delivery_date, key=key, taken__gte=quantity
@@ -381,13 +369,6 @@ def _quota_key(offer: OfferLine) -> str:
     if offer.kind == OfferKind.PACKAGE and offer.kit is not None:
         return f"kit:{offer.kit.kind}"
     return f"offer:{offer.pk}"
-
-
-def _reserve(*, offer_line_id: int, quantity: int) -> bool:
-    changed = OfferLine.objects.filter(pk=offer_line_id, reserved__lte=F("quantity") - quantity).update(
-        reserved=F("reserved") + quantity
-    )
-    return changed == 1
 
 
 def _release(*, offer_line_id: int, quantity: int) -> None:
@@ -425,6 +406,10 @@ def order_place(
     response are stored in the order's transaction: a retry gets the stored
     answer, the same key with another body gets 422. Failed requests store
     nothing, so they can be retried as they are.
+
+    This is the request of the 06:00 rush, so it is written for round trips
+    (see `statements`): one batch of reads, then a transaction of the key
+    claim, the order row, and one batch of everything else.
     """
     if not idempotency_key or not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
         raise BadRequest(
@@ -452,90 +437,39 @@ def order_place(
         }
     )
     moment = now or timezone.now()
-    # Outside the transaction, read-only: answer retries and visibly sold-out requests without taking a
-    # write lock. After the 06:00 sell-out most requests end here, so they do not queue behind real orders
-    # (on SQLite they would otherwise each take the single write lock). Neither read decides anything the
-    # transaction below does not decide again.
-    sold_out: InsufficientStock | None = None
-    try:
-        _offers_visibly_available(lines=lines)
-    except InsufficientStock as error:
-        sold_out = error
+    # Outside the transaction, read-only and in one round trip: the key, the offers and the household.
+    # Retries and visibly sold-out requests end here without taking a write lock. After the 06:00
+    # sell-out most requests do, so they do not queue behind real orders (on SQLite they would
+    # otherwise each take the single write lock). Nothing read here decides anything the
+    # transaction below does not decide again: the key is claimed by a unique insert, caps and
+    # quantities are taken by conditional statements.
+    offer_ids = [line.offer_line_id for line in lines]
+    household_query = household_for_ordering_query(scope=scope, household_id=household_id)
+    reads: list[statements.Statement] = [
+        (statements.KEY_LOOKUP, [actor.pk, idempotency_key]),
+        (statements.offers_select(len(offer_ids)), offer_ids),
+    ]
+    if household_query is not None:
+        reads.append(household_query)
+    results = statements.run(reads)
+    offers = {row[0]: _offer_from_row(row) for row in statements.rows(results[1])}
+    sold_out = _sold_out(lines=lines, offers=offers)
     # Checked either way: a retry of the order that took the last unit must get its order back, not "sold out".
-    earlier = IdempotencyKey.objects.filter(user_id=actor.pk, key=idempotency_key).first()
-    if earlier is not None:
-        return _replay(earlier, fingerprint)
+    earlier = statements.rows(results[0])
+    if earlier:
+        stored_fingerprint, status_code, response, order_id = earlier[0]
+        return _replay_stored(
+            stored_fingerprint=stored_fingerprint,
+            status_code=status_code,
+            response=response,
+            order_id=order_id,
+            fingerprint=fingerprint,
+        )
     if sold_out is not None:
         raise sold_out
-    with transaction.atomic():
-        existing = _key_claim(user_id=actor.pk, key=idempotency_key, fingerprint=fingerprint, now=moment)
-        if existing is not None:
-            return _replay(existing, fingerprint)
-        order, order_lines, supermarket_name = _order_create(
-            actor=actor,
-            scope=scope,
-            household_id=household_id,
-            delivery_date=delivery_date,
-            lines=lines,
-            channel=channel,
-            payment_method=payment_method,
-            read_back_confirmed=read_back_confirmed,
-            read_back_note=note,
-            moment=moment,
-        )
-        body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
-        IdempotencyKey.objects.filter(user_id=actor.pk, key=idempotency_key).update(
-            status_code=201, response=body, order=order
-        )
-        _order_take_goods(order=order, lines=lines, order_lines=order_lines)
-    return PlacedOrder(order_id=order.pk, status_code=201, body=body, replayed=False)
-
-
-def _offers_visibly_available(*, lines: Sequence[LineRequest]) -> None:
-    """InsufficientStock naming the first line whose offer is already sold out (a read, possibly stale)."""
-    remaining = dict(
-        OfferLine.objects.filter(pk__in=[line.offer_line_id for line in lines], is_active=True)
-        .order_by()
-        .annotate(left=F("quantity") - F("reserved"))
-        .values_list("pk", "left")
-    )
-    for index, line in enumerate(lines):
-        left = remaining.get(line.offer_line_id)
-        if left is not None and left < line.quantity:
-            raise InsufficientStock(
-                _("Only %(n)s left.") % {"n": left}, field=f"lines[{index}].quantity", data={"available": left}
-            )
-
-
-def _replay(existing: IdempotencyKey, fingerprint: str) -> PlacedOrder:
-    if existing.fingerprint != fingerprint:
-        raise IdempotencyKeyReused(field="Idempotency-Key")
-    if existing.status_code == 0:
-        raise RequestInProgress(field="Idempotency-Key")
-    return PlacedOrder(
-        order_id=existing.order_id, status_code=existing.status_code, body=existing.response, replayed=True
-    )
-
-
-def _order_create(
-    *,
-    actor: User,
-    scope: Scope,
-    household_id: int,
-    delivery_date: date,
-    lines: Sequence[LineRequest],
-    channel: str,
-    payment_method: str,
-    read_back_confirmed: bool,
-    read_back_note: str,
-    moment: datetime,
-) -> tuple[Order, list[OrderLine], str]:
-    household = household_list(scope=scope).select_related("compound").filter(pk=household_id).first()
-    if household is None:
-        raise NotFound(_("No such household in your area."), field="household_id")
-    compound = household.compound
-    supermarket_id = supermarket_of_compound(compound_id=compound.pk)
-    window = order_window_get(compound=compound, delivery_date=delivery_date)
+    household = _ordering_household(statements.rows(results[2]) if household_query is not None else [])
+    window_rule, zone_status = ordering_rules(ancestor_ids=household.ancestor_ids, at=moment)
+    window = window_from_rule(window_rule, delivery_date)
     if not window.is_open(moment):
         local = timezone.localtime
         raise Conflict(
@@ -548,24 +482,21 @@ def _order_create(
             field="delivery_date",
             data={"opens_at": window.opens_at.isoformat(), "closes_at": window.closes_at.isoformat()},
         )
-    offers = {
-        offer.pk: offer
-        for offer in OfferLine.objects.filter(
-            pk__in=[line.offer_line_id for line in lines],
-            supermarket_id=supermarket_id,
-            delivery_date=delivery_date,
-            is_active=True,
-        ).select_related("kit", "commodity", "supermarket")
-    }
     for index, line in enumerate(lines):
-        if line.offer_line_id not in offers:
+        offer = offers.get(line.offer_line_id)
+        if (
+            offer is None
+            or not offer.is_active
+            or offer.supermarket_id != household.supermarket_id
+            or offer.delivery_date != delivery_date
+        ):
             raise ValidationFailed(
                 _("Your supermarket does not offer this for %(day)s.") % {"day": delivery_date.isoformat()},
                 field=f"lines[{index}].offer_line_id",
             )
     for index, line in enumerate(lines):
-        # Fails fast once a line is sold out (the rush's common case) without writing anything. This read
-        # may be stale; the conditional UPDATE in _order_take_goods is what actually guards the quantity.
+        # Fails fast once a line is sold out without writing anything. This read may be stale; the
+        # conditional UPDATE in the transaction is what actually guards the quantity.
         offer = offers[line.offer_line_id]
         if offer.reserved + line.quantity > offer.quantity:
             raise InsufficientStock(
@@ -573,77 +504,300 @@ def _order_create(
                 field=f"lines[{index}].quantity",
                 data={"available": offer.available},
             )
-    mode = delivery_mode_for(compound=compound, at=moment)
+    mode = DeliveryMode.PICKUP if zone_status == ZoneStatusKind.CONTROLLED else DeliveryMode.DOOR
+    with transaction.atomic():
+        existing = _key_claim(user_id=actor.pk, key=idempotency_key, fingerprint=fingerprint, now=moment)
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        order, body = _order_write(
+            actor=actor,
+            household=household,
+            delivery_date=delivery_date,
+            lines=lines,
+            offers=offers,
+            channel=channel,
+            payment_method=payment_method,
+            read_back_confirmed=read_back_confirmed,
+            read_back_note=note,
+            delivery_mode=mode,
+            idempotency_key=idempotency_key,
+        )
+    return PlacedOrder(order_id=order.pk, status_code=201, body=body, replayed=False)
+
+
+@dataclass(frozen=True)
+class _OrderingHousehold:
+    household_id: int
+    compound_id: int
+    ancestor_ids: list[int]
+    unit_id: int
+    building_id: int
+    pickup_slot: str
+    supermarket_id: int
+
+
+def _ordering_household(found: list[tuple[Any, ...]]) -> _OrderingHousehold:
+    if not found:
+        raise NotFound(_("No such household in your area."), field="household_id")
+    household_id, compound_id, compound_path, unit_id, unit_name, building_id, building_name, supermarket_id = found[0]
+    if supermarket_id is None:
+        raise Conflict(_("This compound has no paired supermarket yet; ask the subdistrict office."))
+    return _OrderingHousehold(
+        household_id=household_id,
+        compound_id=compound_id,
+        ancestor_ids=[int(part) for part in compound_path.strip("/").split("/") if part],
+        unit_id=unit_id,
+        # A unit always sits in a building (region_create enforces the level below it).
+        building_id=building_id,
+        pickup_slot=f"{building_name or ''} {unit_name}".strip(),
+        supermarket_id=supermarket_id,
+    )
+
+
+def _offer_from_row(row: tuple[Any, ...]) -> OfferLine:
+    """An unsaved-looking OfferLine (with its kit or commodity) from a row of `statements.offers_select`."""
+    (
+        pk,
+        supermarket_id,
+        delivery_date,
+        kind,
+        kit_id,
+        commodity_id,
+        price,
+        quantity,
+        reserved,
+        household_cap,
+        is_active,
+        kit_kind,
+        kit_name_zh,
+        kit_name_en,
+        commodity_name_zh,
+        commodity_name_en,
+        supermarket_name,
+    ) = row
+    offer = OfferLine(
+        id=pk,
+        supermarket_id=supermarket_id,
+        delivery_date=statements.as_date(delivery_date),
+        kind=kind,
+        kit=Kit(id=kit_id, kind=kit_kind, name_zh=kit_name_zh, name_en=kit_name_en) if kit_id is not None else None,
+        commodity=(
+            Commodity(id=commodity_id, name_zh=commodity_name_zh, name_en=commodity_name_en)
+            if commodity_id is not None
+            else None
+        ),
+        price=statements.as_decimal(price),
+        quantity=quantity,
+        reserved=reserved,
+        household_cap=household_cap,
+        is_active=bool(is_active),
+    )
+    offer.supermarket_name = supermarket_name  # type: ignore[attr-defined]
+    return offer
+
+
+def _sold_out(*, lines: Sequence[LineRequest], offers: dict[int, OfferLine]) -> InsufficientStock | None:
+    """The error naming the first line whose offer is already sold out (a read, possibly stale)."""
+    for index, line in enumerate(lines):
+        offer = offers.get(line.offer_line_id)
+        if offer is not None and offer.is_active and offer.available < line.quantity:
+            return InsufficientStock(
+                _("Only %(n)s left.") % {"n": offer.available},
+                field=f"lines[{index}].quantity",
+                data={"available": offer.available},
+            )
+    return None
+
+
+def _replay(existing: IdempotencyKey, fingerprint: str) -> PlacedOrder:
+    return _replay_stored(
+        stored_fingerprint=existing.fingerprint,
+        status_code=existing.status_code,
+        response=existing.response,
+        order_id=existing.order_id,
+        fingerprint=fingerprint,
+    )
+
+
+def _replay_stored(
+    *, stored_fingerprint: str, status_code: int, response: Any, order_id: int | None, fingerprint: str
+) -> PlacedOrder:
+    if stored_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(field="Idempotency-Key")
+    if status_code == 0:
+        raise RequestInProgress(field="Idempotency-Key")
+    body = json.loads(response) if isinstance(response, str | bytes) else response
+    return PlacedOrder(order_id=order_id, status_code=status_code, body=body, replayed=True)
+
+
+def _order_write(
+    *,
+    actor: User,
+    household: _OrderingHousehold,
+    delivery_date: date,
+    lines: Sequence[LineRequest],
+    offers: dict[int, OfferLine],
+    channel: str,
+    payment_method: str,
+    read_back_confirmed: bool,
+    read_back_note: str,
+    delivery_mode: str,
+    idempotency_key: str,
+) -> tuple[Order, dict[str, Any]]:
+    """Inside the transaction, after the key claim: the order row, then one batch of the rest.
+
+    The batch writes the lines, the event, the payment, the audit row and the
+    key's stored answer, then takes the household caps and last the offer
+    quantities (the hot rows, so their row locks are held only from there
+    to COMMIT). Rows of one kind go in key order, caps before offers, so
+    concurrent orders cannot deadlock.
+    """
     if payment_method == PaymentMethod.FREE:
         payment_status = PaymentStatus.WAIVED
     elif payment_method == PaymentMethod.ONLINE:
         payment_status = PaymentStatus.PAID
     else:
         payment_status = PaymentStatus.DUE
-    order_lines = []
-    for line in lines:
-        offer = offers[line.offer_line_id]
-        order_lines.append(
-            OrderLine(
-                offer_line=offer,
-                kind=offer.kind,
-                kit=offer.kit,
-                commodity=offer.commodity,
-                quantity=line.quantity,
-                unit_price=offer.price,
-                amount=offer.price * line.quantity,
-            )
+    order_lines = [
+        OrderLine(
+            offer_line=offers[line.offer_line_id],
+            kind=offers[line.offer_line_id].kind,
+            kit=offers[line.offer_line_id].kit,
+            commodity=offers[line.offer_line_id].commodity,
+            quantity=line.quantity,
+            unit_price=offers[line.offer_line_id].price,
+            amount=offers[line.offer_line_id].price * line.quantity,
+            short_reason="",
         )
+        for line in lines
+    ]
     total = sum((line.amount for line in order_lines), Decimal("0.00"))
     # A free order owes nothing; the supermarket is paid by the relief budget, not the household.
     amount_due = Decimal("0.00") if payment_method == PaymentMethod.FREE else total
-    order = Order.objects.create(
-        household=household,
-        compound=compound,
-        # A unit always sits in a building (region_create enforces the level below it).
-        building_id=cast(int, household.unit.parent_id),
-        unit=household.unit,
-        supermarket_id=supermarket_id,
+    created = timezone.now()
+    order = Order(
+        household_id=household.household_id,
+        compound_id=household.compound_id,
+        building_id=household.building_id,
+        unit_id=household.unit_id,
+        supermarket_id=household.supermarket_id,
         delivery_date=delivery_date,
         channel=channel,
         placed_by=actor,
         read_back_confirmed=read_back_confirmed,
         read_back_note=read_back_note,
-        delivery_mode=mode,
-        pickup_slot=pickup_slot_for(household=household) if mode == DeliveryMode.PICKUP else "",
+        status=OrderStatus.PLACED,
+        delivery_mode=delivery_mode,
+        pickup_slot=household.pickup_slot if delivery_mode == DeliveryMode.PICKUP else "",
         payment_method=payment_method,
         payment_status=payment_status,
         total=total,
         amount_due=amount_due,
+        is_partial=False,
+        reason="",
+        created_at=created,
+        updated_at=created,
+    )
+    at = statements.db_datetime(created)
+    [(order.pk,)] = statements.rows(
+        statements.run(
+            [
+                (
+                    statements.ORDER_INSERT,
+                    [
+                        order.household_id,
+                        order.compound_id,
+                        order.building_id,
+                        order.unit_id,
+                        order.supermarket_id,
+                        statements.db_date(delivery_date),
+                        channel,
+                        actor.pk,
+                        read_back_confirmed,
+                        read_back_note,
+                        order.status,
+                        delivery_mode,
+                        order.pickup_slot,
+                        payment_method,
+                        payment_status,
+                        statements.db_decimal(total),
+                        statements.db_decimal(amount_due),
+                        False,
+                        "",
+                        at,
+                        at,
+                    ],
+                )
+            ]
+        )[0]
     )
     for order_line in order_lines:
         order_line.order = order
-    OrderLine.objects.bulk_create(order_lines)
-    _event(order=order, actor=actor, from_status="", to_status=OrderStatus.PLACED, note=channel)
+    supermarket_name: str = offers[lines[0].offer_line_id].supermarket_name  # type: ignore[attr-defined]
+    body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
+    batch: list[statements.Statement] = [
+        (
+            statements.order_lines_insert(len(order_lines)),
+            [
+                value
+                for line in order_lines
+                for value in (
+                    order.pk,
+                    line.offer_line_id,
+                    line.kind,
+                    line.kit_id,
+                    line.commodity_id,
+                    line.quantity,
+                    statements.db_decimal(line.unit_price),
+                    statements.db_decimal(line.amount),
+                )
+            ],
+        ),
+        (statements.EVENT_INSERT, [order.pk, "", OrderStatus.PLACED, actor.pk, channel[:255], at]),
+    ]
     if payment_method == PaymentMethod.ONLINE and total > 0:
-        _payment_record(order=order, kind=PaymentKind.CHARGE, amount=total, actor=actor)
-    audit_record(
-        actor=actor,
-        action="order.place",
-        target_type="order",
-        target_id=order.pk,
-        payload={
-            "household": household.pk,
-            "supermarket": supermarket_id,
-            "delivery_date": delivery_date,
-            "channel": channel,
-            "proxy": channel != Channel.ONLINE,
-            "payment_method": payment_method,
-            "lines": [[line.offer_line_id, line.quantity] for line in lines],
-            "total": total,
-        },
+        paid = payment_gateway().charge(PaymentRequest(order_id=order.pk, amount=total, method=payment_method))
+        batch.append(
+            (
+                statements.PAYMENT_INSERT,
+                [
+                    order.pk,
+                    PaymentKind.CHARGE,
+                    payment_method,
+                    statements.db_decimal(paid.amount),
+                    paid.gateway,
+                    paid.reference,
+                    actor.pk,
+                    at,
+                ],
+            )
+        )
+    # The row audit_record would write, in the same batch (and the same transaction).
+    audit_payload = {
+        "household": household.household_id,
+        "supermarket": household.supermarket_id,
+        "delivery_date": delivery_date,
+        "channel": channel,
+        "proxy": channel != Channel.ONLINE,
+        "payment_method": payment_method,
+        "lines": [[line.offer_line_id, line.quantity] for line in lines],
+        "total": total,
+    }
+    batch.append(
+        (
+            statements.AUDIT_INSERT,
+            [
+                at,
+                actor.pk,
+                "order.place",
+                "order",
+                str(order.pk),
+                json.dumps(audit_payload, cls=DjangoJSONEncoder),
+                current_request_id() or "",
+            ],
+        )
     )
-    supermarket_name = next(iter(offers.values())).supermarket.name
-    return order, order_lines, supermarket_name
-
-
-def _order_take_goods(*, order: Order, lines: Sequence[LineRequest], order_lines: list[OrderLine]) -> None:
-    """Household caps first, then the offer quantities (the hot rows), each in key order."""
+    batch.append((statements.KEY_COMPLETE, [201, json.dumps(body), order.pk, actor.pk, idempotency_key]))
     index_of = {line.offer_line_id: index for index, line in enumerate(lines)}
     quotas: dict[str, list[int]] = {}
     quota_line: dict[str, int] = {}
@@ -653,24 +807,43 @@ def _order_take_goods(*, order: Order, lines: Sequence[LineRequest], order_lines
         taken, cap = quotas.get(key, [0, offer.household_cap])
         quotas[key] = [taken + order_line.quantity, min(cap, offer.household_cap)]
         quota_line.setdefault(key, index_of[offer.pk])
-    for key in sorted(quotas):
+    # A request above the cap fails without a statement: the insert would break the CHECK.
+    quota_keys = [key for key in sorted(quotas) if quotas[key][0] <= quotas[key][1]]
+    for key in quota_keys:
         quantity, cap = quotas[key]
-        if not _quota_take(
-            household_id=order.household_id, delivery_date=order.delivery_date, key=key, quantity=quantity, cap=cap
-        ):
+        batch.append(
+            (statements.QUOTA_TAKE, [household.household_id, statements.db_date(delivery_date), key, quantity, cap])
+        )
+    reserves = sorted(lines, key=lambda line: line.offer_line_id)
+    for line in reserves:
+        batch.append((statements.RESERVE, [line.quantity, line.offer_line_id, line.quantity]))
+    results = statements.run(batch)
+    first_quota = len(batch) - len(reserves) - len(quota_keys)
+    quota_results = dict(zip(quota_keys, results[first_quota : len(batch) - len(reserves)], strict=True))
+    for key in sorted(quotas):
+        if key not in quota_results or not statements.rows(quota_results[key]):
+            cap = quotas[key][1]
             raise Conflict(
                 _("Your household may order at most %(cap)s of this per delivery day.") % {"cap": cap},
                 field=f"lines[{quota_line[key]}].quantity",
                 data={"cap": cap},
             )
-    for line in sorted(lines, key=lambda line: line.offer_line_id):
-        if not _reserve(offer_line_id=line.offer_line_id, quantity=line.quantity):
-            available = OfferLine.objects.filter(pk=line.offer_line_id).values_list("quantity", "reserved").get()
-            raise InsufficientStock(
-                _("Only %(n)s left.") % {"n": available[0] - available[1]},
-                field=f"lines[{index_of[line.offer_line_id]}].quantity",
-                data={"available": available[0] - available[1]},
+    for line, result in zip(reserves, results[len(batch) - len(reserves) :], strict=True):
+        if not statements.rows(result):
+            quantity_now, reserved_now, active_now = (
+                OfferLine.objects.filter(pk=line.offer_line_id).values_list("quantity", "reserved", "is_active").get()
             )
+            if not active_now:
+                raise ValidationFailed(
+                    _("Your supermarket does not offer this for %(day)s.") % {"day": delivery_date.isoformat()},
+                    field=f"lines[{index_of[line.offer_line_id]}].offer_line_id",
+                )
+            raise InsufficientStock(
+                _("Only %(n)s left.") % {"n": quantity_now - reserved_now},
+                field=f"lines[{index_of[line.offer_line_id]}].quantity",
+                data={"available": quantity_now - reserved_now},
+            )
+    return order, body
 
 
 def _payment_record(*, order: Order, kind: str, amount: Decimal, actor: User | None, method: str = "") -> Payment:

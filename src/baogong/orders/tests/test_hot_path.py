@@ -1,0 +1,106 @@
+"""The order hot path: how many round trips one placement costs, and that the batch writes every row."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from baogong.core.errors import ValidationFailed
+from baogong.core.models import AuditLog
+from baogong.orders.models import HouseholdQuota, IdempotencyKey, OfferLine, Order, OrderEvent, OrderLine, Payment
+from baogong.orders.services import LineRequest, order_place
+from baogong.orders.tests.factories import DAY, NOW, build_ordering_world, new_key
+
+pytestmark = pytest.mark.django_db
+
+# Reads (key, offers, household), window and zone reads, SAVEPOINT, key claim, order row, the batch,
+# RELEASE. SQLite runs the batches statement by statement: 3 reads, 2 reads, SAVEPOINT, claim, order,
+# 9 writes (lines, event, payment, audit, key, two caps, two reservations), RELEASE.
+ROUND_TRIPS = {"postgresql": 7, "sqlite": 18}
+
+
+@pytest.fixture
+def ow(monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+    return build_ordering_world()
+
+
+def test_placing_an_order_takes_a_fixed_number_of_round_trips(ow):
+    lines = [LineRequest(ow.offers["veg"].pk, 1), LineRequest(ow.offers["rice"].pk, 2)]
+
+    with CaptureQueriesContext(connection) as queries:
+        placed = order_place(
+            actor=ow.resident,
+            household_id=ow.household("A1a"),
+            delivery_date=DAY,
+            lines=lines,
+            idempotency_key=new_key(),
+        )
+
+    assert (placed.status_code, len(queries)) == (201, ROUND_TRIPS[connection.vendor])
+
+
+def test_the_batch_writes_every_row_of_the_order(ow):
+    key = new_key()
+
+    placed = order_place(
+        actor=ow.resident,
+        household_id=ow.household("A1a"),
+        delivery_date=DAY,
+        lines=[LineRequest(ow.offers["veg"].pk, 1), LineRequest(ow.offers["rice"].pk, 2)],
+        idempotency_key=key,
+    )
+
+    order = Order.objects.get()
+    assert placed.order_id == order.pk
+    assert sorted(OrderLine.objects.values_list("offer_line_id", "quantity", "amount")) == sorted(
+        [(ow.offers["veg"].pk, 1, order.total - 111), (ow.offers["rice"].pk, 2, 111)]
+    )
+    assert list(OrderEvent.objects.values_list("order_id", "from_status", "to_status", "actor_id", "note")) == [
+        (order.pk, "", "placed", ow.resident.pk, "online")
+    ]
+    assert list(Payment.objects.values_list("order_id", "kind", "amount", "gateway")) == [
+        (order.pk, "charge", order.total, "simulated")
+    ]
+    audit = AuditLog.objects.get(action="order.place")
+    assert (audit.actor_id, audit.target_type, audit.target_id, audit.payload["total"]) == (
+        ow.resident.pk,
+        "order",
+        str(order.pk),
+        "149.00",
+    )
+    stored = IdempotencyKey.objects.get(key=key)
+    assert (stored.status_code, stored.order_id, stored.response) == (201, order.pk, placed.body)
+    assert sorted(HouseholdQuota.objects.values_list("key", "taken")) == [
+        ("kit:vegetable_package", 1),
+        (f"offer:{ow.offers['rice'].pk}", 2),
+    ]
+    assert sorted(OfferLine.objects.filter(reserved__gt=0).values_list("pk", "reserved")) == sorted(
+        [(ow.offers["veg"].pk, 1), (ow.offers["rice"].pk, 2)]
+    )
+
+
+def test_a_withdrawn_line_takes_no_order_even_after_it_was_read(ow, monkeypatch):
+    from baogong.orders import statements
+
+    run = statements.run
+
+    def withdraw_before_the_batch(batch):
+        if any(sql == statements.RESERVE for sql, _params in batch):
+            OfferLine.objects.filter(pk=ow.offers["veg"].pk).update(is_active=False)
+        return run(batch)
+
+    monkeypatch.setattr(statements, "run", withdraw_before_the_batch)
+
+    with pytest.raises(ValidationFailed) as error:
+        order_place(
+            actor=ow.resident,
+            household_id=ow.household("A1a"),
+            delivery_date=DAY,
+            lines=[LineRequest(ow.offers["veg"].pk, 1)],
+            idempotency_key=new_key(),
+        )
+
+    assert error.value.field == "lines[0].offer_line_id"
+    assert (Order.objects.count(), IdempotencyKey.objects.count(), HouseholdQuota.objects.count()) == (0, 0, 0)
