@@ -1,0 +1,230 @@
+"""Consolidation of placed orders into purchase orders, and the supermarket's confirmation (in full or short)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from baogong.core.errors import Conflict, PermissionDenied, ValidationFailed
+from baogong.core.scoping import scope_of
+from baogong.core.services import audit_record
+from baogong.regions.models import Region
+
+from ..models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+from ..selectors import order_window_get, orders_awaiting_consolidation, purchase_order_get
+from .lifecycle import _payment_record, _transition
+from .rules import SUPPLIER_ROLES, _validate_whole
+
+if TYPE_CHECKING:
+    from baogong.accounts.models import User
+
+
+def purchase_orders_consolidate(
+    *, delivery_date: date, actor: User | None = None, now: datetime | None = None
+) -> list[PurchaseOrder]:
+    """Gather the placed orders of each compound whose window has closed into one purchase order
+    per supermarket, compound and day.
+
+    Safe to run again (it is the cut-off task and can be re-run by hand): orders
+    already in a purchase order are skipped, and a compound whose window is
+    still open is left for a later run. Each purchase order is its own
+    transaction, so one bad compound does not hold up the others.
+    """
+    moment = now or timezone.now()
+    made: list[PurchaseOrder] = []
+    compounds: dict[int, Region] = {}
+    for supermarket_id, compound_id in orders_awaiting_consolidation(delivery_date=delivery_date):
+        compound = compounds.get(compound_id) or Region.objects.get(pk=compound_id)
+        compounds[compound_id] = compound
+        if not order_window_get(compound=compound, delivery_date=delivery_date).has_closed(moment):
+            continue
+        made.append(
+            _purchase_order_build(
+                actor=actor, supermarket_id=supermarket_id, compound=compound, delivery_date=delivery_date
+            )
+        )
+    return made
+
+
+@transaction.atomic
+def _purchase_order_build(
+    *, actor: User | None, supermarket_id: int, compound: Region, delivery_date: date
+) -> PurchaseOrder:
+    purchase_order, _created = PurchaseOrder.objects.get_or_create(
+        supermarket_id=supermarket_id, compound=compound, delivery_date=delivery_date
+    )
+    if purchase_order.status != PurchaseOrderStatus.OPEN:
+        raise Conflict(_("This purchase order is already confirmed."), field="status")
+    attached = Order.objects.filter(
+        supermarket_id=supermarket_id,
+        compound=compound,
+        delivery_date=delivery_date,
+        status=OrderStatus.PLACED,
+        purchase_order__isnull=True,
+    ).update(purchase_order=purchase_order)
+    totals: dict[int, int] = defaultdict(int)
+    amount = Decimal("0.00")
+    for offer_line_id, quantity, line_amount in OrderLine.objects.filter(
+        order__purchase_order=purchase_order, order__status=OrderStatus.PLACED
+    ).values_list("offer_line_id", "quantity", "amount"):
+        totals[offer_line_id] += quantity
+        amount += line_amount
+    purchase_order.lines.all().delete()
+    PurchaseOrderLine.objects.bulk_create(
+        PurchaseOrderLine(purchase_order=purchase_order, offer_line_id=offer_line_id, quantity=quantity)
+        for offer_line_id, quantity in sorted(totals.items())
+    )
+    purchase_order.order_count = purchase_order.orders.filter(status=OrderStatus.PLACED).count()
+    purchase_order.total = amount
+    purchase_order.save(update_fields=["order_count", "total"])
+    audit_record(
+        actor=actor,
+        action="purchase_order.consolidate",
+        target_type="purchase_order",
+        target_id=purchase_order.pk,
+        payload={
+            "supermarket": supermarket_id,
+            "compound": compound.pk,
+            "delivery_date": delivery_date,
+            "orders_added": attached,
+            "orders": purchase_order.order_count,
+            "lines": {str(k): v for k, v in sorted(totals.items())},
+        },
+    )
+    return purchase_order
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """The supermarket can deliver only `confirmed_quantity` of an offer line, because of `reason`."""
+
+    offer_line_id: int
+    confirmed_quantity: int
+    reason: str
+
+
+@transaction.atomic
+def purchase_order_confirm(*, actor: User, purchase_order_id: int, shortages: Sequence[Shortage] = ()) -> PurchaseOrder:
+    """Confirm a purchase order in full, or with shortages per line, and pass them on to the orders.
+
+    A short line is shared out first to vulnerable households, then in the
+    order orders were placed. Each affected order line gets its confirmed
+    quantity and the reason; an order with nothing left becomes `short`, one
+    with part left is confirmed as partial. What was paid online for goods
+    that will not come is refunded; what is due on delivery is lowered.
+    """
+    scope = scope_of(actor)
+    purchase_order = purchase_order_get(scope=scope, purchase_order_id=purchase_order_id)
+    if scope.role not in SUPPLIER_ROLES:
+        raise PermissionDenied(_("Only the supermarket's staff confirm its purchase orders."))
+    po_lines = {line.offer_line_id: line for line in purchase_order.lines.all()}
+    short_by_line: dict[int, Shortage] = {}
+    for index, shortage in enumerate(shortages):
+        field = f"shortages[{index}]"
+        _validate_whole(shortage.offer_line_id, field=f"{field}.offer_line_id", minimum=1, maximum=2**63 - 1)
+        po_line = po_lines.get(shortage.offer_line_id)
+        if po_line is None:
+            raise ValidationFailed(_("This line is not in the purchase order."), field=f"{field}.offer_line_id")
+        if shortage.offer_line_id in short_by_line:
+            raise ValidationFailed(_("This line is listed twice."), field=f"{field}.offer_line_id")
+        _validate_whole(
+            shortage.confirmed_quantity, field=f"{field}.confirmed_quantity", minimum=0, maximum=po_line.quantity - 1
+        )
+        if not shortage.reason.strip():
+            raise ValidationFailed(_("Give the reason for the shortage."), field=f"{field}.reason")
+        short_by_line[shortage.offer_line_id] = shortage
+    target = PurchaseOrderStatus.SHORT_CONFIRMED if short_by_line else PurchaseOrderStatus.CONFIRMED
+    changed = PurchaseOrder.objects.filter(pk=purchase_order.pk, status=PurchaseOrderStatus.OPEN).update(
+        status=target, confirmed_at=timezone.now(), confirmed_by=actor
+    )
+    if changed != 1:
+        raise Conflict(_("This purchase order is already confirmed."), field="status")
+    purchase_order.refresh_from_db()
+    for po_line in po_lines.values():
+        line_shortage = short_by_line.get(po_line.offer_line_id)
+        po_line.confirmed_quantity = line_shortage.confirmed_quantity if line_shortage else po_line.quantity
+        po_line.short_reason = line_shortage.reason.strip()[:255] if line_shortage else ""
+    PurchaseOrderLine.objects.bulk_update(list(po_lines.values()), ["confirmed_quantity", "short_reason"])
+
+    order_lines = list(
+        OrderLine.objects.filter(order__purchase_order=purchase_order, order__status=OrderStatus.PLACED)
+        .select_related("order", "order__household")
+        .order_by("id")
+    )
+    remaining = {offer_line_id: s.confirmed_quantity for offer_line_id, s in short_by_line.items()}
+
+    def priority(line: OrderLine) -> tuple[bool, datetime, int]:
+        return (line.order.household.vulnerability_mask == 0, line.order.created_at, line.order_id)
+
+    for line in sorted(order_lines, key=priority):
+        line_shortage = short_by_line.get(line.offer_line_id)
+        if line_shortage is None:
+            line.confirmed_quantity = line.quantity
+            continue
+        granted = min(line.quantity, remaining[line.offer_line_id])
+        remaining[line.offer_line_id] -= granted
+        line.confirmed_quantity = granted
+        line.short_reason = line_shortage.reason.strip()[:255] if granted < line.quantity else ""
+    OrderLine.objects.bulk_update(order_lines, ["confirmed_quantity", "short_reason"])
+
+    by_order: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in order_lines:
+        by_order[line.order_id].append(line)
+    for lines in by_order.values():
+        _order_confirm(actor=actor, order=lines[0].order, lines=lines)
+    audit_record(
+        actor=actor,
+        action="purchase_order.confirm",
+        target_type="purchase_order",
+        target_id=purchase_order.pk,
+        payload={
+            "status": target,
+            "orders": len(by_order),
+            "shortages": [
+                {"offer_line": s.offer_line_id, "confirmed": s.confirmed_quantity} for s in short_by_line.values()
+            ],
+        },
+    )
+    return purchase_order
+
+
+def _order_confirm(*, actor: User, order: Order, lines: list[OrderLine]) -> None:
+    delivered_amount = sum((line.unit_price * (line.confirmed_quantity or 0) for line in lines), Decimal("0.00"))
+    nothing_left = all((line.confirmed_quantity or 0) == 0 for line in lines)
+    partial = not nothing_left and any((line.confirmed_quantity or 0) < line.quantity for line in lines)
+    reasons = sorted({line.short_reason for line in lines if line.short_reason})
+    reason = "; ".join(reasons)[:255]
+    new_due = Decimal("0.00") if order.payment_method == PaymentMethod.FREE else delivered_amount
+    refund = order.amount_due - new_due if order.payment_status == PaymentStatus.PAID else Decimal("0.00")
+    changes: dict[str, Any] = {"amount_due": new_due, "is_partial": partial, "reason": reason}
+    if nothing_left and order.payment_status == PaymentStatus.PAID:
+        changes["payment_status"] = PaymentStatus.REFUNDED
+    _transition(
+        order=order,
+        actor=actor,
+        from_statuses=[OrderStatus.PLACED],
+        to_status=OrderStatus.SHORT if nothing_left else OrderStatus.CONFIRMED,
+        note=reason,
+        action="order.short" if nothing_left else "order.confirm",
+        **changes,
+    )
+    if refund > 0:
+        _payment_record(order=order, kind=PaymentKind.REFUND, amount=refund, actor=actor)
