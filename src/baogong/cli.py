@@ -9,6 +9,7 @@ Makefile, the README and operators all use one vocabulary:
     baogong generate --preset P --seed N
     baogong import roster FILE --compound CODE
     baogong check-ledger              on_hand == sum(ledger) for every balance
+    baogong plan --date D [--area A]  plan a delivery day (allocation, routes, rosters, pickup slots)
     baogong manage ...                any Django management command
 """
 
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
 
     sub.add_parser("check-ledger", help="verify on-hand against the ledger for every balance")
 
+    plan = sub.add_parser("plan", help="plan a delivery day")
+    plan.add_argument("--date", required=True, help="delivery day, YYYY-MM-DD")
+    plan.add_argument("--area", help="code of the county or subdistrict (default: the county)")
+
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -104,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         _manage("import_roster", options.path, "--compound", options.compound)
     elif options.command == "check-ledger":
         _manage("check_ledger")
+    elif options.command == "plan":
+        _manage("plan", "--date", options.date, *(["--area", options.area] if options.area else []))
     elif options.command == "manage":
         from django.core.management import execute_from_command_line
 

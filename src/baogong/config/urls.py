@@ -11,4 +11,5 @@ urlpatterns = [
     path("regions/", include("baogong.regions.urls")),
     path("stock/", include("baogong.stock.urls")),
     path("orders/", include("baogong.orders.urls")),
+    path("planning/", include("baogong.planning.urls")),
 ]

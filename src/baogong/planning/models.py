@@ -278,3 +278,212 @@ class PackageConversion(models.Model):
             "lines": len(self.replaced),
             "saved": self.lines_saved,
         }
+
+
+# --- the delivery-day plan ------------------------------------------------------------------------
+
+
+class DayPlanStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class DayPlan(models.Model):
+    """One delivery day planned for an area: allocation, then one routing part per subdistrict.
+
+    Parts run as separate tasks (possibly on several machines); each adds
+    itself to the counters and totals with a conditional `UPDATE`, and the one
+    that brings `parts_finished` to `parts_total` settles the status.
+    """
+
+    area = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
+    delivery_date = models.DateField(_("delivery day"))
+    status = models.CharField(_("status"), max_length=16, choices=DayPlanStatus.choices, default=DayPlanStatus.QUEUED)
+    time_limit_s = models.FloatField(_("time limit per subdistrict (s)"))
+    parts_total = models.PositiveIntegerField(_("subdistricts"), default=0)
+    parts_finished = models.PositiveIntegerField(_("subdistricts finished"), default=0)
+    parts_failed = models.PositiveIntegerField(_("subdistricts failed"), default=0)
+    stops = models.PositiveIntegerField(_("stops"), default=0)
+    stops_assigned = models.PositiveIntegerField(_("stops routed"), default=0)
+    distance_km = models.FloatField(_("distance (km)"), default=0)
+    vehicles_available = models.PositiveIntegerField(_("vehicles available"), default=0)
+    vehicles_used = models.PositiveIntegerField(_("vehicles used"), default=0)
+    # Sums over routes, so utilisation = load_kg / capacity_kg stays exact when parts add up.
+    load_kg = models.FloatField(_("load (kg)"), default=0)
+    capacity_kg = models.FloatField(_("capacity of vehicles used (kg)"), default=0)
+    unmet_units = models.PositiveIntegerField(_("unmet demand (units)"), default=0)
+    unrouted_kg = models.FloatField(_("demand not routed (kg)"), default=0)
+    allocation_runs = models.JSONField(_("allocation runs"), default=list)
+    notes = models.JSONField(_("notes"), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("day plan")
+        verbose_name_plural = _("day plans")
+        ordering = ["-delivery_date", "-id"]
+        indexes = [models.Index(fields=["delivery_date", "area"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(parts_finished__lte=F("parts_total")), name="day_plan_parts_finished_within_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(parts_failed__lte=F("parts_finished")), name="day_plan_parts_failed_within_finished"
+            ),
+            models.CheckConstraint(condition=Q(stops_assigned__lte=F("stops")), name="day_plan_routed_within_stops"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.delivery_date} #{self.pk}"
+
+    @property
+    def utilisation(self) -> float:
+        return self.load_kg / self.capacity_kg if self.capacity_kg else 0.0
+
+    @property
+    def progress_percent(self) -> int:
+        return round(100 * self.parts_finished / self.parts_total) if self.parts_total else 100
+
+
+class DayPlanPart(models.Model):
+    """One subdistrict of a plan: its share of the fleet, its stops and the solver's report."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="parts")
+    subdistrict = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=DayPlanStatus.choices, default=DayPlanStatus.QUEUED)
+    # The fleet is split between subdistricts before fan-out so parallel parts never share a vehicle.
+    vehicle_ids = models.JSONField(default=list)
+    stops = models.PositiveIntegerField(default=0)
+    stops_assigned = models.PositiveIntegerField(default=0)
+    distance_km = models.FloatField(default=0)
+    vehicles_used = models.PositiveIntegerField(default=0)
+    solver = models.JSONField(default=dict)
+    error = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan_id", "subdistrict_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "subdistrict"], name="day_plan_part_unique_subdistrict"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.subdistrict_id}"
+
+
+class PlanRoute(models.Model):
+    """One vehicle's day in a plan."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="routes")
+    part = models.ForeignKey(DayPlanPart, on_delete=models.CASCADE, related_name="routes")
+    vehicle = models.ForeignKey("delivery.Vehicle", on_delete=models.PROTECT, related_name="+")
+    depot = models.ForeignKey("stock.StockPoint", on_delete=models.PROTECT, related_name="+")
+    trips = models.PositiveSmallIntegerField(_("trips"))
+    starts = models.TimeField(_("starts"))
+    ends = models.TimeField(_("ends"))
+    distance_km = models.FloatField(_("distance (km)"))
+    duration_min = models.FloatField(_("duration (min)"))
+    load_kg = models.FloatField(_("load (kg)"))
+    payload_kg = models.FloatField(_("payload (kg)"))
+
+    class Meta:
+        ordering = ["plan_id", "vehicle__plate"]
+        constraints = [models.UniqueConstraint(fields=["plan", "vehicle"], name="plan_route_one_per_vehicle")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.vehicle_id}"
+
+    @property
+    def utilisation(self) -> float:
+        # Several trips reuse the payload, so the day's capacity is payload × trips.
+        return self.load_kg / (self.payload_kg * self.trips) if self.payload_kg and self.trips else 0.0
+
+
+class PlanStop(models.Model):
+    """A compound gate to deliver to; routed (route, trip, sequence, times) or not (reason)."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="stops_planned")
+    part = models.ForeignKey(DayPlanPart, on_delete=models.CASCADE, related_name="stops_planned")
+    compound = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    route = models.ForeignKey(PlanRoute, null=True, blank=True, on_delete=models.CASCADE, related_name="stops")
+    trip = models.PositiveSmallIntegerField(null=True, blank=True)
+    sequence = models.PositiveSmallIntegerField(null=True, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    demand_kg = models.FloatField(_("load (kg)"))
+    volume_m3 = models.FloatField(_("volume (m³)"))
+    cold_chain = models.BooleanField(_("cold chain"), default=False)
+    households = models.PositiveIntegerField(_("households"))
+    window_open = models.TimeField()
+    window_close = models.TimeField()
+    arrival = models.TimeField(_("ETA"), null=True, blank=True)
+    departure = models.TimeField(null=True, blank=True)
+    on_board_kg = models.FloatField(_("on board on arrival (kg)"), null=True, blank=True)
+    unassigned_reason = models.CharField(_("not routed because"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["route_id", "trip", "sequence", "id"]
+        indexes = [models.Index(fields=["route", "trip", "sequence"])]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "compound"], name="plan_stop_one_per_compound"),
+            models.CheckConstraint(
+                condition=Q(route__isnull=True, unassigned_reason__gt="")
+                | Q(route__isnull=False, unassigned_reason=""),
+                name="plan_stop_routed_or_explained",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.compound_id}"
+
+
+class PlanRoster(models.Model):
+    """One courier's walk in a sealed compound; `stops` is the walk (household id, building, unit, floor, room)."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="rosters")
+    part = models.ForeignKey(DayPlanPart, on_delete=models.CASCADE, related_name="rosters")
+    compound = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField(_("roster"))
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    household_count = models.PositiveSmallIntegerField(_("households"))
+    stops = models.JSONField(default=list)
+    unstaffed_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["plan_id", "compound_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "compound", "number"], name="plan_roster_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.compound_id}#{self.number}"
+
+
+class PlanPickupSlot(models.Model):
+    """One pickup slot at a controlled compound's distribution point; `households` lists who comes."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="pickup_slots")
+    part = models.ForeignKey(DayPlanPart, on_delete=models.CASCADE, related_name="pickup_slots")
+    compound = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField(_("slot"))
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("to"))
+    household_count = models.PositiveSmallIntegerField(_("households"))
+    households = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["plan_id", "compound_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "compound", "number"], name="plan_pickup_slot_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.compound_id}@{self.starts}"

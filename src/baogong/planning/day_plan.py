@@ -1,0 +1,725 @@
+"""The delivery-day planner: allocation, vehicle routes, courier rosters and pickup slots for an area.
+
+`day_plan_start` plans in two stages. First, in the caller's transaction, it
+runs the allocation once per supermarket serving the area (runs are per
+supermarket and day, so parallel subdistricts must not each re-run them),
+measures each subdistrict's allocated load and splits the area's fleet
+between subdistricts in proportion to it (largest remainder, at least one
+vehicle for every subdistrict with load while vehicles last), so parts solved
+in parallel never count on the same vehicle. Then one task per subdistrict
+(`day_plan_part_solve`) routes that subdistrict's compound gates with
+`routing.routing_solve`, builds courier rosters for sealed compounds and
+pickup slots for controlled ones, stores the rows, and adds its totals to
+the plan with one conditional UPDATE; the part that finishes last settles the
+plan's status. `day_plan_solve` runs the same parts in the calling process.
+
+What a gate receives is what the allocation gave its households (kilograms
+and litres from each commodity's weight and volume, a kit's from its
+lines), not what was ordered: short goods are not loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from baogong.accounts.models import Role, User
+from baogong.catalog.models import Commodity, KitLine
+from baogong.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from baogong.core.scoping import scope_of
+from baogong.core.services import audit_record
+from baogong.delivery.models import Vehicle
+from baogong.enterprises.models import Organisation
+from baogong.orders.models import OPEN_STATUSES, PurchaseOrder
+from baogong.regions.models import Household, Region, RegionLevel, ZoneStatusKind
+from baogong.regions.selectors import region_effective_zone_status
+
+from . import routing
+from .allocation import AllocationRules
+from .models import (
+    AllocationLine,
+    DayPlan,
+    DayPlanPart,
+    DayPlanStatus,
+    PlanPickupSlot,
+    PlanRoster,
+    PlanRoute,
+    PlanStop,
+)
+from .pickup_slots import PickupHousehold, pickup_slots_plan
+from .rosters import Delivery, RosterRules, rosters_build
+from .rosters import Volunteer as RosterVolunteer
+from .services import PLANNER_ROLES, allocation_run_create
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+logger = logging.getLogger(__name__)
+
+GATE_OPENS = time(7, 0)
+GATE_CLOSES = time(18, 0)
+SHIFT_STARTS = time(6, 0)
+SHIFT_ENDS = time(20, 0)
+UNLOADING_MINUTES = 10.0
+LOADING_MINUTES = 20.0
+MAX_TRIPS = 3
+DEFAULT_TIME_LIMIT_S = 30.0
+MAX_TIME_LIMIT_S = 600.0
+# Reasons of our own next to routing.UnassignedReason.
+NO_COORDINATES = "no_coordinates"
+
+
+# --- scope and input ------------------------------------------------------------------------------
+
+
+def day_plan_area_resolve(*, actor: User | None, area: Region | None) -> Region:
+    """The area to plan: the given one if the actor may plan it, else the actor's own region.
+
+    Without an actor (command line, nightly task) the default is the county root.
+    """
+    if actor is None:
+        if area is not None:
+            resolved = area
+        else:
+            root = Region.objects.filter(parent__isnull=True).order_by("pk").first()
+            if root is None:
+                raise ValidationFailed(_("There is no region to plan."), field="area")
+            resolved = root
+    else:
+        scope = scope_of(actor)
+        if scope.role not in PLANNER_ROLES or scope.region_path is None:
+            raise PermissionDenied(_("Only the command office or a subdistrict office can plan a delivery day."))
+        if area is None:
+            found = Region.objects.filter(path=scope.region_path).first() if scope.region_path else None
+            if found is None:
+                found = Region.objects.filter(parent__isnull=True).order_by("pk").first()
+            if found is None:
+                raise ValidationFailed(_("There is no region to plan."), field="area")
+            resolved = found
+        elif not area.path.startswith(scope.region_path):
+            raise NotFound()
+        else:
+            resolved = area
+    if resolved.level > RegionLevel.SUBDISTRICT:
+        raise ValidationFailed(_("Plan a county or a subdistrict."), field="area")
+    return resolved
+
+
+def _subdistricts_of(area: Region) -> list[Region]:
+    if area.level == RegionLevel.SUBDISTRICT:
+        return [area]
+    return list(Region.objects.filter(path__startswith=area.path, level=RegionLevel.SUBDISTRICT).order_by("path"))
+
+
+@dataclass
+class HouseholdLoad:
+    household_id: int
+    kg: float = 0.0
+    litres: float = 0.0
+    cold: bool = False
+
+
+@dataclass
+class CompoundLoad:
+    compound_id: int
+    households: dict[int, HouseholdLoad] = field(default_factory=dict)
+
+    @property
+    def kg(self) -> float:
+        return sum(h.kg for h in self.households.values())
+
+    @property
+    def m3(self) -> float:
+        return sum(h.litres for h in self.households.values()) / 1000
+
+    @property
+    def cold(self) -> bool:
+        return any(h.cold for h in self.households.values())
+
+
+@dataclass(frozen=True)
+class GoodsSize:
+    kg: float
+    litres: float
+    cold: bool
+
+
+def _goods_sizes(
+    *, commodity_ids: Iterable[int], kit_ids: Iterable[int]
+) -> tuple[dict[int, GoodsSize], dict[int, GoodsSize]]:
+    commodities = {
+        pk: GoodsSize(float(kg), float(litres), cold)
+        for pk, kg, litres, cold in Commodity.objects.filter(pk__in=set(commodity_ids)).values_list(
+            "pk", "weight_kg", "volume_l", "is_cold_chain"
+        )
+    }
+    kits: dict[int, GoodsSize] = {}
+    for kit_id, quantity, kg, litres, cold in KitLine.objects.filter(kit_id__in=set(kit_ids)).values_list(
+        "kit_id", "quantity", "commodity__weight_kg", "commodity__volume_l", "commodity__is_cold_chain"
+    ):
+        size = kits.get(kit_id, GoodsSize(0.0, 0.0, False))
+        kits[kit_id] = GoodsSize(
+            size.kg + quantity * float(kg), size.litres + quantity * float(litres), size.cold or cold
+        )
+    return commodities, kits
+
+
+def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[int, CompoundLoad], int]:
+    """Allocated goods per compound gate under `region_path`, and the units of demand left unmet there."""
+    lines = list(
+        AllocationLine.objects.filter(run_id__in=run_ids, household__compound__path__startswith=region_path)
+        .order_by("household_id", "id")
+        .values_list(
+            "household_id", "household__compound_id", "item__commodity_id", "item__kit_id", "ordered", "allocated"
+        )
+    )
+    commodities, kits = _goods_sizes(
+        commodity_ids=[line[2] for line in lines if line[2] is not None],
+        kit_ids=[line[3] for line in lines if line[3] is not None],
+    )
+    loads: dict[int, CompoundLoad] = {}
+    unmet = 0
+    for household_id, compound_id, commodity_id, kit_id, ordered, allocated in lines:
+        unmet += ordered - allocated
+        if allocated == 0:
+            continue
+        size = commodities.get(commodity_id) if commodity_id is not None else kits.get(kit_id)
+        if size is None:
+            continue
+        compound = loads.setdefault(compound_id, CompoundLoad(compound_id))
+        household = compound.households.setdefault(household_id, HouseholdLoad(household_id))
+        household.kg += allocated * size.kg
+        household.litres += allocated * size.litres
+        household.cold = household.cold or size.cold
+    return loads, unmet
+
+
+def _fleet_of(area: Region) -> list[Vehicle]:
+    """Vehicles based at an active stock point inside the area, in plate order."""
+    return list(
+        Vehicle.objects.filter(home__isnull=False, home__is_active=True, home__region__path__startswith=area.path)
+        .select_related("home__region")
+        .order_by("plate")
+    )
+
+
+def fleet_split(*, demand_kg: Sequence[float], vehicles: int) -> list[int]:
+    """Vehicles per part: one for each part with load while they last, the rest in proportion (largest remainder)."""
+    counts = [0] * len(demand_kg)
+    loaded = sorted((i for i, kg in enumerate(demand_kg) if kg > 0), key=lambda i: (-demand_kg[i], i))
+    for i in loaded[:vehicles]:
+        counts[i] = 1
+    left = vehicles - sum(counts)
+    total = sum(demand_kg)
+    if left <= 0 or total <= 0:
+        return counts
+    shares = [left * kg / total for kg in demand_kg]
+    whole = [int(share) for share in shares]
+    counts = [c + w for c, w in zip(counts, whole, strict=True)]
+    rest = left - sum(whole)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - whole[i]), i))
+    for i in by_remainder[:rest]:
+        counts[i] += 1
+    return counts
+
+
+# --- stage 1: create the plan ---------------------------------------------------------------------
+
+
+def _time_limit_validate(time_limit_s: float) -> None:
+    if not 0 < time_limit_s <= MAX_TIME_LIMIT_S:
+        raise ValidationFailed(
+            _("The time limit must be more than 0 and at most %(max)s seconds.") % {"max": int(MAX_TIME_LIMIT_S)},
+            field="time_limit_s",
+        )
+
+
+@transaction.atomic
+def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | None, time_limit_s: float) -> DayPlan:
+    area = day_plan_area_resolve(actor=actor, area=area)
+    _time_limit_validate(time_limit_s)
+    subdistricts = _subdistricts_of(area)
+    if not subdistricts:
+        raise ValidationFailed(_("This area has no subdistricts."), field="area")
+
+    supermarket_ids = sorted(
+        set(
+            PurchaseOrder.objects.filter(delivery_date=delivery_date, compound__path__startswith=area.path).values_list(
+                "supermarket_id", flat=True
+            )
+        )
+    )
+    # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
+    rules = AllocationRules(order_statuses=tuple(str(status) for status in OPEN_STATUSES))
+    run_ids: list[int] = []
+    notes: list[str] = []
+    for supermarket in Organisation.objects.filter(pk__in=supermarket_ids).order_by("pk"):
+        # Run on the plan's behalf (actor None): a subdistrict office plans its compounds even when the
+        # supermarket is registered at county level; the plan's own audit row names the person.
+        try:
+            run = allocation_run_create(actor=None, supermarket=supermarket, delivery_date=delivery_date, rules=rules)
+        except ValidationFailed as error:
+            notes.append(
+                _("Allocation skipped for %(name)s: %(reason)s") % {"name": supermarket.name, "reason": error.message}
+            )
+            continue
+        run_ids.append(run.pk)
+
+    loads_by_part = [_compound_loads(run_ids=run_ids, region_path=s.path)[0] for s in subdistricts]
+    fleet = _fleet_of(area)
+    counts = fleet_split(
+        demand_kg=[sum(load.kg for load in loads.values()) for loads in loads_by_part], vehicles=len(fleet)
+    )
+    plan = DayPlan.objects.create(
+        area=area,
+        delivery_date=delivery_date,
+        time_limit_s=time_limit_s,
+        parts_total=len(subdistricts),
+        vehicles_available=len(fleet),
+        allocation_runs=run_ids,
+        notes=notes,
+        created_by=actor,
+    )
+    offset = 0
+    parts = []
+    for subdistrict, count in zip(subdistricts, counts, strict=True):
+        parts.append(
+            DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=[v.pk for v in fleet[offset : offset + count]])
+        )
+        offset += count
+    DayPlanPart.objects.bulk_create(parts)
+    audit_record(
+        actor=actor,
+        action="day_plan.start",
+        target_type="day_plan",
+        target_id=plan.pk,
+        payload={
+            "area": area.pk,
+            "delivery_date": delivery_date,
+            "time_limit_s": time_limit_s,
+            "subdistricts": [s.pk for s in subdistricts],
+            "vehicles": len(fleet),
+            "allocation_runs": run_ids,
+        },
+    )
+    return plan
+
+
+def day_plan_start(
+    *,
+    actor: User | None,
+    delivery_date: date,
+    area: Region | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> DayPlan:
+    """Create the plan and enqueue one task per subdistrict once the plan is committed."""
+    from .tasks import day_plan_part_task
+
+    with transaction.atomic():
+        plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
+        for part_id in plan.parts.order_by("pk").values_list("pk", flat=True):
+            transaction.on_commit(partial(day_plan_part_task.enqueue, part_id))
+    return plan
+
+
+def day_plan_solve(
+    *,
+    actor: User | None,
+    delivery_date: date,
+    area: Region | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> DayPlan:
+    """Plan the day in this process: the same parts as `day_plan_start`, solved one after another."""
+    plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
+    for part_id in plan.parts.order_by("pk").values_list("pk", flat=True):
+        day_plan_part_solve(part_id=part_id)
+    plan.refresh_from_db()
+    return plan
+
+
+# --- stage 2: one subdistrict ---------------------------------------------------------------------
+
+
+@dataclass
+class PartResult:
+    stops: list[PlanStop]
+    routes: list[tuple[PlanRoute, list[routing.Trip]]]
+    unassigned: dict[str, str]
+    rosters: list[PlanRoster]
+    slots: list[PlanPickupSlot]
+    solver: dict[str, object]
+    unrouted_kg: float
+
+
+def _point_of(lat: float | None, lon: float | None, fallback: Region | None) -> tuple[float, float] | None:
+    if lat is not None and lon is not None:
+        return lat, lon
+    while fallback is not None:
+        if fallback.latitude is not None and fallback.longitude is not None:
+            return fallback.latitude, fallback.longitude
+        fallback = fallback.parent
+    return None
+
+
+def _minutes_after(moment: time, minutes: int) -> time:
+    value = datetime.combine(date(2000, 1, 1), moment) + timedelta(minutes=minutes)
+    return value.time() if value.date() == date(2000, 1, 1) else time(23, 59)
+
+
+def _part_compute(part: DayPlanPart) -> PartResult:
+    plan = part.plan
+    loads, _unmet = _compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
+    compounds = Region.objects.in_bulk(list(loads))
+    vehicles = list(Vehicle.objects.filter(pk__in=part.vehicle_ids).select_related("home__region").order_by("plate"))
+
+    stops: dict[int, PlanStop] = {}
+    routable: list[routing.Stop] = []
+    for compound_id in sorted(loads):
+        load = loads[compound_id]
+        compound = compounds[compound_id]
+        stop = PlanStop(
+            plan=plan,
+            part=part,
+            compound=compound,
+            latitude=compound.latitude,
+            longitude=compound.longitude,
+            demand_kg=round(load.kg, 3),
+            volume_m3=round(load.m3, 3),
+            cold_chain=load.cold,
+            households=len(load.households),
+            window_open=GATE_OPENS,
+            window_close=GATE_CLOSES,
+        )
+        stops[compound_id] = stop
+        if compound.latitude is None or compound.longitude is None:
+            stop.unassigned_reason = NO_COORDINATES
+            continue
+        routable.append(
+            routing.Stop(
+                id=str(compound_id),
+                lat=compound.latitude,
+                lon=compound.longitude,
+                demand_kg=load.kg,
+                volume_m3=load.m3,
+                needs_cold_chain=load.cold,
+                service_minutes=UNLOADING_MINUTES,
+                window_open=GATE_OPENS,
+                window_close=GATE_CLOSES,
+            )
+        )
+
+    depots: dict[int, routing.Depot] = {}
+    fleet: list[routing.Vehicle] = []
+    for vehicle in vehicles:
+        home = vehicle.home
+        assert home is not None  # _fleet_of only takes vehicles with a home
+        point = _point_of(home.latitude, home.longitude, home.region)
+        if point is None:
+            continue
+        depots.setdefault(
+            home.pk, routing.Depot(id=str(home.pk), lat=point[0], lon=point[1], loading_minutes=LOADING_MINUTES)
+        )
+        fleet.append(
+            routing.Vehicle(
+                id=str(vehicle.pk),
+                depot_id=str(home.pk),
+                payload_kg=vehicle.payload_kg,
+                volume_m3=float(vehicle.volume_m3),
+                cold_chain=vehicle.is_cold_chain,
+                shift_start=SHIFT_STARTS,
+                shift_end=SHIFT_ENDS,
+                max_trips=MAX_TRIPS,
+            )
+        )
+
+    routes: list[tuple[PlanRoute, list[routing.Trip]]] = []
+    unassigned: dict[str, str] = {}
+    solver: dict[str, object] = {}
+    if routable and not fleet:
+        unassigned = {s.id: routing.UnassignedReason.NO_VEHICLE for s in routable}
+    elif routable:
+        result = routing.routing_solve(
+            problem=routing.RoutingProblem(
+                depots=list(depots.values()), vehicles=fleet, stops=routable, time_limit_s=plan.time_limit_s
+            )
+        )
+        solver = {
+            "solver": result.stats.solver,
+            "runtime_s": result.stats.runtime_s,
+            "iterations": result.stats.iterations,
+            "feasible": result.stats.feasible,
+        }
+        unassigned = {u.stop_id: str(u.reason) for u in result.unassigned}
+        by_id = {vehicle.pk: vehicle for vehicle in vehicles}
+        for route in result.routes:
+            vehicle = by_id[int(route.vehicle_id)]
+            assert vehicle.home is not None
+            routes.append(
+                (
+                    PlanRoute(
+                        plan=plan,
+                        part=part,
+                        vehicle=vehicle,
+                        depot=vehicle.home,
+                        trips=len(route.trips),
+                        starts=route.starts,
+                        ends=route.ends,
+                        distance_km=route.distance_km,
+                        duration_min=route.duration_min,
+                        load_kg=round(sum(trip.load_kg for trip in route.trips), 3),
+                        payload_kg=float(vehicle.payload_kg),
+                    ),
+                    route.trips,
+                )
+            )
+    for stop_id, reason in unassigned.items():
+        stops[int(stop_id)].unassigned_reason = reason
+    unrouted_kg = sum(stop.demand_kg for stop in stops.values() if stop.unassigned_reason)
+
+    departures = {int(visit.stop_id): visit.departure for _r, trips in routes for trip in trips for visit in trip.stops}
+    rosters, slots = _households_plan(part, loads, compounds, departures)
+    return PartResult(
+        stops=list(stops.values()),
+        routes=routes,
+        unassigned=unassigned,
+        rosters=rosters,
+        slots=slots,
+        solver=solver,
+        unrouted_kg=unrouted_kg,
+    )
+
+
+def _households_plan(
+    part: DayPlanPart,
+    loads: dict[int, CompoundLoad],
+    compounds: dict[int, Region],
+    departures: dict[int, time],
+) -> tuple[list[PlanRoster], list[PlanPickupSlot]]:
+    """Courier rosters for every compound but controlled ones, which get pickup slots instead."""
+    household_ids = [h for load in loads.values() for h in load.households]
+    households = {
+        h.pk: h for h in Household.objects.filter(pk__in=household_ids).select_related("unit__parent").order_by("pk")
+    }
+    volunteers: dict[int, list[int]] = defaultdict(list)
+    for user_id, region_id in (
+        User.objects.filter(role=Role.VOLUNTEER, is_active=True, region_id__in=list(loads))
+        .order_by("pk")
+        .values_list("pk", "region_id")
+    ):
+        volunteers[region_id].append(user_id)
+
+    rosters: list[PlanRoster] = []
+    slots: list[PlanPickupSlot] = []
+    for compound_id in sorted(loads):
+        load = loads[compound_id]
+        members = [households[h] for h in sorted(load.households)]
+        status = region_effective_zone_status(region=compounds[compound_id])
+        if status == ZoneStatusKind.CONTROLLED:
+            # Residents come once the goods are at the gate (rounded up to the next quarter hour).
+            opens = GATE_OPENS
+            if compound_id in departures:
+                arrived = departures[compound_id]
+                opens = max(opens, _minutes_after(time(arrived.hour, arrived.minute - arrived.minute % 15), 15))
+            pickup = pickup_slots_plan(
+                households=[
+                    PickupHousehold(
+                        household_id=h.pk, building=h.unit.parent.name if h.unit.parent else "", unit=h.unit.name
+                    )
+                    for h in members
+                ],
+                opens=opens,
+                closes=GATE_CLOSES,
+            )
+            for slot in pickup.slots:
+                if not slot.households:
+                    continue
+                slots.append(
+                    PlanPickupSlot(
+                        plan=part.plan,
+                        part=part,
+                        compound_id=compound_id,
+                        number=slot.number,
+                        starts=slot.start,
+                        ends=slot.end,
+                        household_count=len(slot.households),
+                        households=[
+                            {"household": h.household_id, "building": h.building, "unit": h.unit}
+                            for h in slot.households
+                        ],
+                    )
+                )
+            continue
+        plan = rosters_build(
+            deliveries=[
+                Delivery(
+                    household_id=h.pk,
+                    building=h.unit.parent.name if h.unit.parent else "",
+                    unit=h.unit.name,
+                    room=h.room,
+                    weight_kg=round(load.households[h.pk].kg, 3),
+                )
+                for h in members
+            ],
+            volunteers=[RosterVolunteer(volunteer_id=v) for v in volunteers[compound_id]],
+            rules=RosterRules(),
+        )
+        unstaffed = {u.roster_number: str(u.reason) for u in plan.unstaffed}
+        for roster in plan.rosters:
+            rosters.append(
+                PlanRoster(
+                    plan=part.plan,
+                    part=part,
+                    compound_id=compound_id,
+                    number=roster.number,
+                    volunteer_id=roster.volunteer_id,
+                    household_count=roster.households,
+                    stops=[
+                        {
+                            "household": s.household_id,
+                            "building": s.building,
+                            "unit": s.unit,
+                            "floor": s.floor,
+                            "room": s.room,
+                            "kg": s.weight_kg,
+                        }
+                        for s in roster.stops
+                    ],
+                    unstaffed_reason=unstaffed.get(roster.number, ""),
+                )
+            )
+    return rosters, slots
+
+
+def _part_store(part: DayPlanPart, result: PartResult) -> None:
+    route_rows = PlanRoute.objects.bulk_create([route for route, _trips in result.routes])
+    stops = {stop.compound_id: stop for stop in result.stops}
+    for route, (_row, trips) in zip(route_rows, result.routes, strict=True):
+        for trip_number, trip in enumerate(trips, start=1):
+            for sequence, visit in enumerate(trip.stops, start=1):
+                stop = stops[int(visit.stop_id)]
+                stop.route = route
+                stop.trip = trip_number
+                stop.sequence = sequence
+                stop.arrival = visit.arrival
+                stop.departure = visit.departure
+                stop.on_board_kg = visit.load_kg
+    PlanStop.objects.bulk_create(result.stops)
+    PlanRoster.objects.bulk_create(result.rosters)
+    PlanPickupSlot.objects.bulk_create(result.slots)
+
+
+def _plan_settle(plan_id: int, now: datetime) -> None:
+    """The part that finished last (and only that one) marks the plan done, or failed if any part failed."""
+    settled = DayPlan.objects.filter(pk=plan_id, status=DayPlanStatus.RUNNING, parts_finished=F("parts_total")).update(
+        status=Case(When(parts_failed=0, then=Value(DayPlanStatus.DONE)), default=Value(DayPlanStatus.FAILED)),
+        finished_at=now,
+    )
+    if settled:
+        plan = DayPlan.objects.get(pk=plan_id)
+        audit_record(
+            actor=None,
+            action="day_plan.finish",
+            target_type="day_plan",
+            target_id=plan_id,
+            payload={
+                "status": plan.status,
+                "stops": plan.stops,
+                "stops_assigned": plan.stops_assigned,
+                "distance_km": round(plan.distance_km, 3),
+                "vehicles_used": plan.vehicles_used,
+                "unmet_units": plan.unmet_units,
+            },
+        )
+
+
+def day_plan_part_solve(*, part_id: int) -> DayPlanPart | None:
+    """Solve one subdistrict of a plan, once: a second delivery of the same task finds the part claimed.
+
+    The solver runs outside any transaction (it takes seconds); the rows and
+    the plan's counters are written together afterwards.
+    """
+    now = timezone.now()
+    claimed = DayPlanPart.objects.filter(pk=part_id, status=DayPlanStatus.QUEUED).update(
+        status=DayPlanStatus.RUNNING, started_at=now
+    )
+    if not claimed:
+        return None
+    part = DayPlanPart.objects.select_related("plan", "subdistrict").get(pk=part_id)
+    DayPlan.objects.filter(pk=part.plan_id, status=DayPlanStatus.QUEUED).update(status=DayPlanStatus.RUNNING)
+    try:
+        result = _part_compute(part)
+    except Exception as error:
+        logger.exception("day plan %s: subdistrict %s failed", part.plan_id, part.subdistrict_id)
+        message = str(error.message) if isinstance(error, ApplicationError) else type(error).__name__
+        with transaction.atomic():
+            DayPlanPart.objects.filter(pk=part_id).update(
+                status=DayPlanStatus.FAILED, error=message[:255], finished_at=timezone.now()
+            )
+            DayPlan.objects.filter(pk=part.plan_id).update(
+                parts_finished=F("parts_finished") + 1, parts_failed=F("parts_failed") + 1
+            )
+            audit_record(
+                actor=None,
+                action="day_plan.part_fail",
+                target_type="day_plan",
+                target_id=part.plan_id,
+                payload={"part": part_id, "subdistrict": part.subdistrict_id, "error": message[:255]},
+            )
+            _plan_settle(part.plan_id, timezone.now())
+        part.refresh_from_db()
+        return part
+
+    _loads, unmet = _compound_loads(run_ids=part.plan.allocation_runs, region_path=part.subdistrict.path)
+    assigned = len(result.stops) - sum(1 for stop in result.stops if stop.unassigned_reason)
+    distance = sum(route.distance_km for route, _trips in result.routes)
+    load_kg = sum(route.load_kg for route, _trips in result.routes)
+    capacity = sum(route.payload_kg * route.trips for route, _trips in result.routes)
+    with transaction.atomic():
+        _part_store(part, result)
+        DayPlanPart.objects.filter(pk=part_id).update(
+            status=DayPlanStatus.DONE,
+            stops=len(result.stops),
+            stops_assigned=assigned,
+            distance_km=round(distance, 3),
+            vehicles_used=len(result.routes),
+            solver=result.solver,
+            finished_at=timezone.now(),
+        )
+        DayPlan.objects.filter(pk=part.plan_id).update(
+            parts_finished=F("parts_finished") + 1,
+            stops=F("stops") + len(result.stops),
+            stops_assigned=F("stops_assigned") + assigned,
+            distance_km=F("distance_km") + distance,
+            vehicles_used=F("vehicles_used") + len(result.routes),
+            load_kg=F("load_kg") + load_kg,
+            capacity_kg=F("capacity_kg") + capacity,
+            unmet_units=F("unmet_units") + unmet,
+            unrouted_kg=F("unrouted_kg") + result.unrouted_kg,
+        )
+        audit_record(
+            actor=None,
+            action="day_plan.part_done",
+            target_type="day_plan",
+            target_id=part.plan_id,
+            payload={
+                "part": part_id,
+                "subdistrict": part.subdistrict_id,
+                "stops": len(result.stops),
+                "stops_assigned": assigned,
+                "vehicles_used": len(result.routes),
+                "unassigned": result.unassigned,
+            },
+        )
+        _plan_settle(part.plan_id, timezone.now())
+    part.refresh_from_db()
+    return part

@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from baogong.accounts.models import Role
+from baogong.core.errors import NotFound, PermissionDenied, ValidationFailed
+from baogong.core.models import AuditLog
+from baogong.delivery.models import Vehicle
+from baogong.orders.tests.factories import DAY
+from baogong.planning import day_plan
+from baogong.planning.day_plan import day_plan_part_solve, day_plan_solve, day_plan_start, fleet_split
+from baogong.planning.models import (
+    AllocationItem,
+    AllocationRun,
+    DayPlan,
+    DayPlanPart,
+    DayPlanStatus,
+    PlanPickupSlot,
+    PlanRoster,
+    PlanRoute,
+    PlanStop,
+)
+from baogong.planning.tests.day_plan_world import EXTRA_A1_HOUSEHOLDS, build_plan_world
+from baogong.regions.models import Household
+
+pytestmark = pytest.mark.django_db
+
+TINY = 0.3
+
+
+@pytest.fixture
+def pw():
+    return build_plan_world()
+
+
+def plan_rows() -> tuple[int, ...]:
+    return (
+        DayPlan.objects.count(),
+        DayPlanPart.objects.count(),
+        PlanRoute.objects.count(),
+        PlanStop.objects.count(),
+        PlanRoster.objects.count(),
+        PlanPickupSlot.objects.count(),
+        AllocationRun.objects.count(),
+        AuditLog.objects.count(),
+    )
+
+
+def test_plan_solves_the_county_day(pw):
+    regions = pw.ow.world.regions
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    assert (plan.status, plan.parts_total, plan.parts_finished, plan.parts_failed) == (DayPlanStatus.DONE, 2, 2, 0)
+    assert (plan.stops, plan.stops_assigned, plan.vehicles_available, plan.vehicles_used) == (3, 3, 2, 2)
+    # Each subdistrict has load, so each gets one of the two vehicles; the busier one (S1) the first by plate.
+    parts = {part.subdistrict_id: part for part in plan.parts.all()}
+    assert parts[regions["S1"].pk].vehicle_ids == [pw.vehicles["big"].pk]
+    assert parts[regions["S2"].pk].vehicle_ids == [pw.vehicles["small"].pk]
+    # Veg packages are 2 kg: A1 has 14 households, A2 and B1 one each. Rice (E has none in stock) is not loaded.
+    loads = {stop.compound_id: stop.demand_kg for stop in PlanStop.objects.filter(plan=plan)}
+    assert loads == {regions["A1"].pk: 28.0, regions["A2"].pk: 2.0, regions["B1"].pk: 2.0}
+    assert plan.load_kg == 32.0
+    assert plan.capacity_kg == 530.0
+    assert plan.unmet_units == 2
+    rice = AllocationItem.objects.get(run__supermarket=pw.ow.supermarket, commodity=pw.ow.rice)
+    assert (rice.demand, rice.allocated, rice.unmet) == (2, 0, 2)
+    assert plan.unrouted_kg == 0.0
+
+
+def test_routes_respect_capacity_and_cover_every_stop_once(pw):
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    stops = list(PlanStop.objects.filter(plan=plan).select_related("route__vehicle"))
+    assert all(stop.route is not None and stop.unassigned_reason == "" for stop in stops)
+    by_trip: dict[tuple[int, int], list[PlanStop]] = {}
+    for stop in stops:
+        by_trip.setdefault((stop.route_id, stop.trip), []).append(stop)
+    for trip_stops in by_trip.values():
+        vehicle = trip_stops[0].route.vehicle
+        assert sum(stop.demand_kg for stop in trip_stops) <= vehicle.payload_kg
+        ordered = sorted(trip_stops, key=lambda stop: stop.sequence)
+        assert [stop.sequence for stop in ordered] == list(range(1, len(ordered) + 1))
+        # On board on arrival = what is left for this and the later stops of the trip.
+        assert [stop.on_board_kg for stop in ordered] == [
+            sum(s.demand_kg for s in ordered[i:]) for i in range(len(ordered))
+        ]
+    assert sorted(PlanRoute.objects.filter(plan=plan).values_list("vehicle__plate", flat=True)) == [
+        "V-BIG",
+        "V-SMALL",
+    ]
+
+
+def test_every_household_is_on_exactly_one_roster_or_pickup_slot(pw):
+    regions = pw.ow.world.regions
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    rostered = [stop["household"] for roster in PlanRoster.objects.filter(plan=plan) for stop in roster.stops]
+    slotted = [h["household"] for slot in PlanPickupSlot.objects.filter(plan=plan) for h in slot.households]
+    ordering = set(Household.objects.values_list("pk", flat=True))
+    assert len(ordering) == 4 + EXTRA_A1_HOUSEHOLDS
+    assert sorted(rostered + slotted) == sorted(ordering)
+    # Sealed A1: 14 households in two walks of 7, one volunteer each; B1 has no volunteer.
+    rosters = {
+        (r.compound_id, r.number): (r.household_count, r.volunteer_id, r.unstaffed_reason)
+        for r in PlanRoster.objects.filter(plan=plan)
+    }
+    assert rosters == {
+        (regions["A1"].pk, 1): (7, pw.volunteers[0].pk, ""),
+        (regions["A1"].pk, 2): (7, pw.volunteers[1].pk, ""),
+        (regions["B1"].pk, 1): (1, None, "no_volunteer_available"),
+    }
+    assert all(r.household_count <= 10 for r in PlanRoster.objects.all())
+    # Controlled A2 picks up at its gate, after the goods arrive.
+    slot = PlanPickupSlot.objects.get(plan=plan)
+    arrival = PlanStop.objects.get(plan=plan, compound=regions["A2"]).departure
+    assert (slot.compound_id, slot.household_count) == (regions["A2"].pk, 1)
+    assert slot.starts > arrival
+
+
+def test_fan_out_enqueues_one_task_per_subdistrict_and_the_last_marks_done(pw, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    assert len(callbacks) == 2
+    assert list(plan.parts.values_list("status", flat=True)) == [DayPlanStatus.QUEUED] * 2
+    callbacks[0]()
+    plan.refresh_from_db()
+    assert (plan.status, plan.parts_finished) == (DayPlanStatus.RUNNING, 1)
+    callbacks[1]()
+    plan.refresh_from_db()
+    assert (plan.status, plan.parts_finished, plan.stops_assigned) == (DayPlanStatus.DONE, 2, 3)
+    assert plan.finished_at is not None
+    actions = list(AuditLog.objects.filter(target_type="day_plan").order_by("id").values_list("action", flat=True))
+    assert actions == ["day_plan.start", "day_plan.part_done", "day_plan.part_done", "day_plan.finish"]
+
+
+def test_a_part_is_solved_once(pw):
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+    before = plan_rows()
+
+    again = day_plan_part_solve(part_id=plan.parts.first().pk)
+
+    assert again is None
+    assert plan_rows() == before
+
+
+def test_without_vehicles_every_stop_is_reported(pw):
+    Vehicle.objects.all().delete()
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    assert (plan.status, plan.stops, plan.stops_assigned, plan.vehicles_used) == (DayPlanStatus.DONE, 3, 0, 0)
+    assert set(PlanStop.objects.values_list("unassigned_reason", flat=True)) == {"no_vehicle"}
+    assert plan.unrouted_kg == 32.0
+
+
+def test_a_failing_part_fails_the_plan(pw, monkeypatch):
+    def broken(**_kwargs):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(day_plan.routing, "routing_solve", broken)
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    assert (plan.status, plan.parts_finished, plan.parts_failed) == (DayPlanStatus.FAILED, 2, 2)
+    assert set(plan.parts.values_list("error", flat=True)) == {"RuntimeError"}
+    assert PlanStop.objects.count() == 0
+
+
+def test_a_community_worker_may_not_plan(pw):
+    before = plan_rows()
+
+    with pytest.raises(PermissionDenied):
+        day_plan_solve(actor=pw.ow.community, delivery_date=DAY, time_limit_s=TINY)
+
+    assert plan_rows() == before
+
+
+def test_a_subdistrict_office_plans_only_its_own_subdistrict(pw):
+    regions = pw.ow.world.regions
+    office = pw.ow.world.users[Role.SUBDISTRICT]
+    before = plan_rows()
+
+    with pytest.raises(NotFound):
+        day_plan_solve(actor=office, delivery_date=DAY, area=regions["S2"], time_limit_s=TINY)
+    assert plan_rows() == before
+
+    plan = day_plan_solve(actor=office, delivery_date=DAY, time_limit_s=TINY)
+    assert (plan.area_id, plan.parts_total, plan.stops) == (regions["S1"].pk, 1, 2)
+
+
+@pytest.mark.parametrize(("limit", "field"), [(0, "time_limit_s"), (601, "time_limit_s")])
+def test_bad_time_limit_changes_nothing(pw, limit, field):
+    before = plan_rows()
+
+    with pytest.raises(ValidationFailed) as error:
+        day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=limit)
+
+    assert error.value.field == field
+    assert plan_rows() == before
+
+
+def test_a_compound_is_not_an_area(pw):
+    with pytest.raises(ValidationFailed) as error:
+        day_plan_solve(actor=pw.command, delivery_date=DAY, area=pw.ow.world.regions["A1"], time_limit_s=TINY)
+    assert error.value.field == "area"
+
+
+@pytest.mark.parametrize(
+    ("demand", "vehicles", "expected"),
+    [
+        ([10.0, 0.0, 30.0], 1, [0, 0, 1]),
+        ([10.0, 0.0, 30.0], 2, [1, 0, 1]),
+        ([10.0, 0.0, 30.0], 6, [2, 0, 4]),
+        ([0.0, 0.0], 3, [0, 0]),
+        ([5.0, 5.0], 0, [0, 0]),
+    ],
+)
+def test_fleet_split(demand, vehicles, expected):
+    assert fleet_split(demand_kg=demand, vehicles=vehicles) == expected
+
+
+def test_plan_command_prints_a_summary(pw):
+    out = StringIO()
+
+    call_command(
+        "plan", "--date", DAY.isoformat(), "--area", pw.ow.world.regions["C"].code, "--time-limit", "0.3", stdout=out
+    )
+
+    plan = DayPlan.objects.get()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"plan {plan.pk} {DAY} {pw.ow.world.regions['C'].code}: done; stops 3/3 routed; ")
+    assert "vehicles 2/2" in lines[0]
+    assert "unmet 2 units; not routed 0.0 kg" in lines[0]
+    assert lines[1:] == [
+        f"  {pw.ow.world.regions['S1'].code}: done, 2/2 stops",
+        f"  {pw.ow.world.regions['S2'].code}: done, 1/1 stops",
+    ]
+
+
+def test_baogong_plan_runs_the_plan_command(monkeypatch):
+    from baogong import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "_setup_django", lambda: None)
+    monkeypatch.setattr(cli, "_manage", lambda *args: calls.append(args))
+
+    cli.main(["plan", "--date", "2030-04-12", "--area", "S1"])
+    cli.main(["plan", "--date", "2030-04-12"])
+
+    assert calls == [("plan", "--date", "2030-04-12", "--area", "S1"), ("plan", "--date", "2030-04-12")]
+
+
+def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    queued = sorted(row.args_kwargs["args"] for row in DBTaskResult.objects.all())
+    assert queued == [[pk] for pk in plan.parts.order_by("pk").values_list("pk", flat=True)]
+    plan.refresh_from_db()
+    assert (plan.status, plan.parts_finished) == (DayPlanStatus.QUEUED, 0)
