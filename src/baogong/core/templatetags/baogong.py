@@ -70,6 +70,7 @@ def _order_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
         links.append((reverse("orders:purchase_order_list"), _("Purchase orders")))
     if role in {Role.COMMAND, Role.SUBDISTRICT}:
         links.append((reverse("orders:pairing_list"), _("Pairings")))
+        links.append((reverse("planning:plan_list"), _("Delivery plans")))
     return links
 
 
