@@ -11,5 +11,6 @@ urlpatterns = [
     path("regions/", include("baogong.regions.urls")),
     path("stock/", include("baogong.stock.urls")),
     path("orders/", include("baogong.orders.urls")),
+    path("delivery/", include("baogong.delivery.urls")),
     path("planning/", include("baogong.planning.urls")),
 ]
