@@ -71,6 +71,10 @@ def _order_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
     if role in {Role.COMMAND, Role.SUBDISTRICT}:
         links.append((reverse("orders:pairing_list"), _("Pairings")))
         links.append((reverse("planning:plan_list"), _("Delivery plans")))
+    if role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT}:
+        links.append((reverse("delivery:pass_list"), _("Green passes")))
+    if role in {Role.CHECKPOINT, Role.COMMAND}:
+        links.append((reverse("delivery:checkpoint"), _("Checkpoint")))
     return links
 
 
