@@ -24,6 +24,12 @@ def pw():
     return build_plan_world()
 
 
+@pytest.fixture(autouse=True)
+def english(client, settings):
+    # The assertions below read the English texts; the default language is Chinese.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 @pytest.fixture
 def solved(pw):
     return day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
