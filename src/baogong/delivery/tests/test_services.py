@@ -414,3 +414,14 @@ def test_gate_arrival_and_disinfection_are_recorded(w):
     assert (disinfection.disinfected_at, disinfection.agent) == (NOW, "含氯消毒液")
     assert not_a_gate.value.field == "compound"
     assert w.vehicle.gate_arrivals.count() == 1
+
+
+def test_the_checkpoint_log_cannot_be_rewritten(w):
+    from django.db import DatabaseError, connection, transaction
+
+    logged = check(w, "999999999999")
+    before = list(PassCheck.objects.values_list("pk", "result"))
+    for statement in ("UPDATE delivery_passcheck SET result = 'pass'", "DELETE FROM delivery_passcheck"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert list(PassCheck.objects.values_list("pk", "result")) == before == [(logged.pk, "stop")]
