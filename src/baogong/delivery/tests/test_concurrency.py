@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from baogong.core.errors import Conflict
+from baogong.core.tests.concurrency import run_concurrently as run_shared
 from baogong.delivery.models import GreenPass, GreenPassCounter
 from baogong.delivery.services import pass_issue
 from baogong.delivery.tests import factories
@@ -21,26 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def run_concurrently(workers: int, calls: int, func) -> list[str]:
-    barrier = threading.Barrier(workers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        if i < workers:
-            barrier.wait()
-        try:
-            func(i)
-            result = "ok"
-        except Conflict:
-            result = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, range(calls)))
-    return outcomes
+    return run_shared(workers, calls, func, refused=Conflict)
 
 
 def test_concurrent_issuance_never_duplicates_numbers():

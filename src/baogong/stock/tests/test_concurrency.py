@@ -6,14 +6,11 @@ the row locks and conditional updates are exercised for real.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
 from baogong.catalog.tests.factories import commodity
 from baogong.core.errors import InsufficientStock
+from baogong.core.tests.concurrency import run_concurrently as run_shared
 from baogong.regions.tests.factories import make_tree
 from baogong.stock.models import StockBalance, StockMovement
 from baogong.stock.selectors import stock_ledger_mismatches
@@ -23,27 +20,8 @@ from baogong.stock.tests.factories import stock_point
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def run_concurrently(workers: int, calls: int, func):
-    barrier = threading.Barrier(workers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        if i < workers:
-            barrier.wait()
-        try:
-            func(i)
-            result = "ok"
-        except InsufficientStock:
-            result = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, range(calls)))
-    return outcomes
+def run_concurrently(workers: int, calls: int, func) -> list[str]:
+    return run_shared(workers, calls, func, refused=InsufficientStock)
 
 
 def test_concurrent_issues_never_oversell():
