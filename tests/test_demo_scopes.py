@@ -95,3 +95,13 @@ def test_no_full_phone_number_in_masked_lists(demo):
     for username in ("command", "department", "community", "volunteer"):
         body = signed_in(username).get("/api/households", {"limit": 200}).content.decode()
         assert PHONE.search(body) is None, username
+
+
+def test_demo_residents_have_something_to_order(demo):
+    from baogong.orders.models import OfferLine
+
+    client = signed_in("resident")
+    client.cookies["django_language"] = "en"
+    html = client.get("/orders/").content.decode()
+    assert OfferLine.objects.count() == 48
+    assert "Standard vegetable package (5.5 kg, 6 kinds)" in html

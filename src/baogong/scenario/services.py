@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -266,3 +268,66 @@ def demo_accounts_ensure(*, actor: User | None) -> list[DemoAccount]:
             actor=actor, action="scenario.demo_accounts", target_type="user", payload={"created": created_names}
         )
     return accounts
+
+
+# What every demo supermarket offers each delivery day: (kit or commodity code, price in yuan,
+# units per paired household, per-household cap). Prices are the "normal" levels of the parameters.
+DEMO_OFFERS: tuple[tuple[str, str, str, float, int], ...] = (
+    ("kit", "veg_package_std", "30.00", 0.6, 1),
+    ("commodity", "rice_5kg", "32.00", 0.3, 2),
+    ("commodity", "oil_5l", "65.00", 0.15, 1),
+    ("commodity", "eggs", "18.00", 0.3, 2),
+    ("commodity", "pork_frozen", "28.00", 0.3, 2),
+    ("commodity", "milk", "6.50", 0.4, 4),
+)
+
+
+def demo_offers_publish(*, actor: User) -> int:
+    """Publish the demo offers of every paired supermarket for the day now open for ordering and the next.
+
+    So a fresh demo shows residents something to order and community workers
+    something to order on their behalf. A supermarket that already offers
+    anything for a day is left alone, so running the demo set-up again changes
+    nothing. Returns the number of offer lines written.
+    """
+    from baogong.catalog.models import Kit
+    from baogong.orders.models import OfferLine
+    from baogong.orders.selectors import order_delivery_date_current
+    from baogong.orders.services import offer_line_publish
+
+    kits = {k.code: k for k in Kit.objects.all()}
+    commodities = {c.code: c for c in Commodity.objects.all()}
+    written = 0
+    pairings = CompoundPairing.objects.select_related("supermarket", "compound").order_by("supermarket_id", "pk")
+    households_by_compound = dict(
+        Household.objects.values("compound_id")
+        .annotate(n=models.Count("id"))
+        .order_by()
+        .values_list("compound_id", "n")
+    )
+    served: dict[int, tuple[Organisation, Region, int]] = {}
+    for pairing in pairings:
+        shop, compound, total = served.get(pairing.supermarket_id, (pairing.supermarket, pairing.compound, 0))
+        served[pairing.supermarket_id] = (shop, compound, total + households_by_compound.get(pairing.compound_id, 0))
+    for shop, compound, households in served.values():
+        first_day = order_delivery_date_current(compound=compound)
+        for delivery_date in (first_day, first_day + timedelta(days=1)):
+            if OfferLine.objects.filter(supermarket=shop, delivery_date=delivery_date).exists():
+                continue
+            for kind, code, price, per_household, cap in DEMO_OFFERS:
+                kit = kits.get(code) if kind == "kit" else None
+                commodity = commodities.get(code) if kind == "commodity" else None
+                if kit is None and commodity is None:
+                    continue
+                offer_line_publish(
+                    actor=actor,
+                    supermarket=shop,
+                    delivery_date=delivery_date,
+                    price=Decimal(price),
+                    quantity=max(10, round(households * per_household)),
+                    household_cap=cap,
+                    kit=kit,
+                    commodity=commodity,
+                )
+                written += 1
+    return written

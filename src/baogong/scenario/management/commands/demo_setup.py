@@ -7,9 +7,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from baogong.accounts.models import User
 from baogong.core.errors import ApplicationError
 from baogong.regions.models import Region
-from baogong.scenario.services import DEMO_PASSWORD, demo_accounts_ensure, scenario_generate
+from baogong.scenario.services import DEMO_PASSWORD, demo_accounts_ensure, demo_offers_publish, scenario_generate
 
 DEMO_URL = "http://127.0.0.1:8000"
 
@@ -29,8 +30,10 @@ class Command(BaseCommand):
                     % {"households": f"{result.counts['households']:,}", "seconds": result.seconds}
                 )
             accounts = demo_accounts_ensure(actor=None)
+            offers = demo_offers_publish(actor=User.objects.get(username="command"))
         except ApplicationError as error:
             raise CommandError(str(error.message)) from error
+        self.stdout.write(_("Published %(n)s offer lines for the next delivery days.") % {"n": offers})
         self.stdout.write("")
         self.stdout.write(_("Open %(url)s and sign in with one of these demo logins:") % {"url": DEMO_URL})
         header = (_("username"), _("password"), _("role"), _("scope"))
