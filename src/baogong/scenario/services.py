@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time as dt_time
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -280,6 +281,29 @@ DEMO_OFFERS: tuple[tuple[str, str, str, float, int], ...] = (
     ("commodity", "pork_frozen", "28.00", 0.3, 2),
     ("commodity", "milk", "6.50", 0.4, 4),
 )
+
+
+def demo_order_window_open(*, actor: User) -> None:
+    """Keep the demo county's ordering window open around the clock.
+
+    The default window (06:00-16:00 the day before delivery) would leave a demo
+    started in the evening with nothing to order. For the demo, orders for day
+    D open at 00:00 two days before and close at 23:59 the day before, so some
+    delivery day is always open. An area that already has its own window keeps it.
+    """
+    from baogong.orders.models import OrderWindow
+    from baogong.orders.services import order_window_set
+
+    for root in Region.objects.filter(level=RegionLevel.COUNTY, parent__isnull=True):
+        if not OrderWindow.objects.filter(region=root).exists():
+            order_window_set(
+                actor=actor,
+                region=root,
+                opens_days_before=2,
+                opens_at=dt_time(0, 0),
+                closes_days_before=1,
+                closes_at=dt_time(23, 59),
+            )
 
 
 def demo_offers_publish(*, actor: User) -> int:

@@ -10,7 +10,13 @@ from django.utils.translation import gettext as _
 from baogong.accounts.models import User
 from baogong.core.errors import ApplicationError
 from baogong.regions.models import Region
-from baogong.scenario.services import DEMO_PASSWORD, demo_accounts_ensure, demo_offers_publish, scenario_generate
+from baogong.scenario.services import (
+    DEMO_PASSWORD,
+    demo_accounts_ensure,
+    demo_offers_publish,
+    demo_order_window_open,
+    scenario_generate,
+)
 
 DEMO_URL = "http://127.0.0.1:8000"
 
@@ -30,7 +36,9 @@ class Command(BaseCommand):
                     % {"households": f"{result.counts['households']:,}", "seconds": result.seconds}
                 )
             accounts = demo_accounts_ensure(actor=None)
-            offers = demo_offers_publish(actor=User.objects.get(username="command"))
+            command = User.objects.get(username="command")
+            demo_order_window_open(actor=command)
+            offers = demo_offers_publish(actor=command)
         except ApplicationError as error:
             raise CommandError(str(error.message)) from error
         self.stdout.write(_("Published %(n)s offer lines for the next delivery days.") % {"n": offers})
