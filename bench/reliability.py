@@ -58,7 +58,7 @@ R_TESTS = [
     RTest("R5", "oversell-orm", waiting_for="ordering app"),
     RTest("R6", "oversell-http", waiting_for="ordering app"),
     RTest("R7", "ledger-invariant", waiting_for="ordering app"),
-    RTest("R8", "crash-kill9", waiting_for="ordering API under gunicorn"),
+    RTest("R8", "crash-kill9", ("tests/reliability/test_crash_kill9.py",)),
     RTest("R9", "durability-config", (f"{CORE_TESTS}/test_durability.py",)),
     RTest("R10", "deploy-check + headers", (f"{CORE_TESTS}/test_deploy_baseline.py",)),
     RTest("R11", "login-throttle", (f"{CORE_TESTS}/test_login_throttle.py",)),
