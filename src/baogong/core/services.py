@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +23,37 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _audit_actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+def audit_row_values(
+    *,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: object = "",
+    payload: dict[str, Any] | None = None,
+    at: datetime,
+) -> list[Any]:
+    """The row `audit_record` writes, as values for a hand-written INSERT.
+
+    Column order: created_at, actor_id, action, target_type, target_id,
+    payload (JSON text), request_id. For the one hot path that sends its
+    statements in a batch (placing an order); the caller still runs it inside
+    the transaction of the change it records.
+    """
+    return [
+        at,
+        _audit_actor_id(actor),
+        action,
+        target_type,
+        str(target_id),
+        json.dumps(payload or {}, cls=DjangoJSONEncoder),
+        current_request_id() or "",
+    ]
+
+
 def audit_record(
     *,
     actor: User | None,
@@ -34,7 +66,7 @@ def audit_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change it records")
     return AuditLog.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_id=_audit_actor_id(actor),
         action=action,
         target_type=target_type,
         target_id=str(target_id),

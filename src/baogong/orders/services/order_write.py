@@ -8,12 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from baogong.core.errors import Conflict, InsufficientStock, ValidationFailed
-from baogong.core.middleware import current_request_id
+from baogong.core.services import audit_row_values
 
 from .. import statements
 from ..models import (
@@ -179,29 +178,26 @@ def _order_write(
                 ],
             )
         )
-    # The row audit_record would write, in the same batch (and the same transaction).
-    audit_payload = {
-        "household": household.household_id,
-        "supermarket": household.supermarket_id,
-        "delivery_date": delivery_date,
-        "channel": channel,
-        "proxy": channel != Channel.ONLINE,
-        "payment_method": payment_method,
-        "lines": [[line.offer_line_id, line.quantity] for line in lines],
-        "total": total,
-    }
     batch.append(
         (
             statements.AUDIT_INSERT,
-            [
-                at,
-                actor.pk,
-                "order.place",
-                "order",
-                str(order.pk),
-                json.dumps(audit_payload, cls=DjangoJSONEncoder),
-                current_request_id() or "",
-            ],
+            audit_row_values(
+                actor=actor,
+                action="order.place",
+                target_type="order",
+                target_id=order.pk,
+                payload={
+                    "household": household.household_id,
+                    "supermarket": household.supermarket_id,
+                    "delivery_date": delivery_date,
+                    "channel": channel,
+                    "proxy": channel != Channel.ONLINE,
+                    "payment_method": payment_method,
+                    "lines": [[line.offer_line_id, line.quantity] for line in lines],
+                    "total": total,
+                },
+                at=at,
+            ),
         )
     )
     batch.append((statements.KEY_COMPLETE, [201, json.dumps(body), order.pk, actor.pk, idempotency_key]))
