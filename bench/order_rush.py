@@ -129,12 +129,11 @@ def load_fixtures(households: int) -> Fixtures:
     from datetime import timedelta
     from decimal import Decimal
 
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
 
     from baogong.accounts.models import Role, User
+    from baogong.accounts.tests.factories import signed_in_session
     from baogong.catalog.models import Commodity, Kit, KitKind, KitLine
     from baogong.enterprises.models import CompoundPairing, EnterpriseType, Organisation, OrganisationKind
     from baogong.orders.models import OfferKind, OfferLine, OrderWindow
@@ -274,23 +273,15 @@ def load_fixtures(households: int) -> Fixtures:
     app, _ = residents("APP", households)
     raw, raw_regions = residents("RAW", households)
     users = {user.pk: user for user in User.objects.filter(pk__in=[u for u, _ in app + raw])}
-    store = SessionStore()
     expiry = timezone.now() + timedelta(hours=2)
     sessions = []
 
     def signed_in(pairs: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
         made = []
         for user_id, household_id in pairs:
-            key = secrets.token_hex(16)
-            data = store.encode(
-                {
-                    SESSION_KEY: str(user_id),
-                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: users[user_id].get_session_auth_hash(),
-                }
-            )
-            sessions.append(Session(session_key=key, session_data=data, expire_date=expiry))
-            made.append((user_id, household_id, key))
+            session = signed_in_session(users[user_id], expires_at=expiry)
+            sessions.append(session)
+            made.append((user_id, household_id, session.session_key))
         return made
 
     app_residents = signed_in(app)

@@ -8,7 +8,6 @@ Prints the fixtures as one JSON object on stdout.
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 from pathlib import Path
 
@@ -26,13 +25,12 @@ def main() -> None:
     from datetime import timedelta
     from decimal import Decimal
 
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.core.management import call_command
     from django.utils import timezone
 
     from baogong.accounts.models import Role, User
+    from baogong.accounts.tests.factories import signed_in_session
     from baogong.catalog.models import Commodity
     from baogong.enterprises.models import CompoundPairing, EnterpriseType, Organisation, OrganisationKind
     from baogong.orders.models import OfferKind, OfferLine, OrderWindow
@@ -103,22 +101,8 @@ def main() -> None:
         accounts += User.objects.bulk_create(
             User(username=f"K9-{h.pk}", role=Role.RESIDENT, household=h, password="!") for h in batch
         )
-    store = SessionStore()
     expiry = timezone.now() + timedelta(hours=2)
-    sessions = [
-        Session(
-            session_key=secrets.token_hex(16),
-            session_data=store.encode(
-                {
-                    SESSION_KEY: str(account.pk),
-                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: account.get_session_auth_hash(),
-                }
-            ),
-            expire_date=expiry,
-        )
-        for account in accounts
-    ]
+    sessions = [signed_in_session(account, expires_at=expiry) for account in accounts]
     Session.objects.bulk_create(sessions, batch_size=1000)
     json.dump(
         {
