@@ -20,6 +20,7 @@ from baogong.core.errors import ApplicationError, NotFound
 from baogong.core.pages import form_error_add, page_view
 from baogong.core.scoping import Scope, scope_of
 from baogong.regions.models import Region, RegionLevel
+from baogong.regions.selectors import region_list, region_roots
 from baogong.stock.selectors import stock_point_list
 
 from . import selectors, services
@@ -48,10 +49,8 @@ def _scope_for(request: HttpRequest, roles: frozenset[str]) -> Scope:
 
 def _scope_root(scope: Scope) -> Region:
     """The region an account acts for: the root of its scope (a pass is issued by that area)."""
-    if scope.region_path:
-        return Region.objects.get(pk=int(scope.region_path.strip("/").split("/")[-1]))
     # Whole-tree operators act for the first county.
-    root = Region.objects.filter(level=RegionLevel.COUNTY).order_by("path").first()
+    root = region_roots(scope=scope).order_by("path").first()
     if root is None:
         raise NotFound()
     return root
@@ -159,7 +158,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     scope = _scope_for(request, selectors.CHECK_ROLES)
     officer = _actor(request)
     checkpoint_region = officer.region or _scope_root(scope)
-    destinations = Region.objects.filter(path__startswith=scope.region_path or "", level=RegionLevel.COMPOUND)
+    destinations = region_list(scope=scope).filter(level=RegionLevel.COMPOUND)
     result = None
     status = 200
     if request.method == "POST":
