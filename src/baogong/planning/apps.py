@@ -6,3 +6,10 @@ class PlanningConfig(AppConfig):
     name = "baogong.planning"
     label = "planning"
     verbose_name = _("Planning")
+
+    def ready(self) -> None:
+        from django.core.checks import register
+
+        from .day_rules import day_rules_check
+
+        register(day_rules_check)

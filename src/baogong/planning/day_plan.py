@@ -46,6 +46,8 @@ from baogong.regions.selectors import region_effective_zone_status
 
 from . import routing
 from .allocation import AllocationRules
+from .day_rules import DayRules, day_rules
+from .distances import distance_source_from_settings
 from .models import (
     AllocationLine,
     DayPlan,
@@ -57,7 +59,7 @@ from .models import (
     PlanStop,
 )
 from .pickup_slots import PickupHousehold, pickup_slots_plan
-from .rosters import Delivery, RosterRules, rosters_build
+from .rosters import Delivery, rosters_build
 from .rosters import Volunteer as RosterVolunteer
 from .services import PLANNER_ROLES, allocation_run_create
 
@@ -66,13 +68,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-GATE_OPENS = time(7, 0)
-GATE_CLOSES = time(18, 0)
-SHIFT_STARTS = time(6, 0)
-SHIFT_ENDS = time(20, 0)
-UNLOADING_MINUTES = 10.0
-LOADING_MINUTES = 20.0
-MAX_TRIPS = 3
 DEFAULT_TIME_LIMIT_S = 30.0
 MAX_TIME_LIMIT_S = 600.0
 # Reasons of our own next to routing.UnassignedReason.
@@ -378,6 +373,7 @@ def _minutes_after(moment: time, minutes: int) -> time:
 
 def _part_compute(part: DayPlanPart) -> PartResult:
     plan = part.plan
+    rules = day_rules()
     loads, _unmet = _compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
     compounds = Region.objects.in_bulk(list(loads))
     vehicles = list(Vehicle.objects.filter(pk__in=part.vehicle_ids).select_related("home__region").order_by("plate"))
@@ -397,8 +393,8 @@ def _part_compute(part: DayPlanPart) -> PartResult:
             volume_m3=round(load.m3, 3),
             cold_chain=load.cold,
             households=len(load.households),
-            window_open=GATE_OPENS,
-            window_close=GATE_CLOSES,
+            window_open=rules.gate_opens,
+            window_close=rules.gate_closes,
         )
         stops[compound_id] = stop
         if compound.latitude is None or compound.longitude is None:
@@ -412,9 +408,9 @@ def _part_compute(part: DayPlanPart) -> PartResult:
                 demand_kg=load.kg,
                 volume_m3=load.m3,
                 needs_cold_chain=load.cold,
-                service_minutes=UNLOADING_MINUTES,
-                window_open=GATE_OPENS,
-                window_close=GATE_CLOSES,
+                service_minutes=rules.unloading_minutes,
+                window_open=rules.gate_opens,
+                window_close=rules.gate_closes,
             )
         )
 
@@ -427,7 +423,7 @@ def _part_compute(part: DayPlanPart) -> PartResult:
         if point is None:
             continue
         depots.setdefault(
-            home.pk, routing.Depot(id=str(home.pk), lat=point[0], lon=point[1], loading_minutes=LOADING_MINUTES)
+            home.pk, routing.Depot(id=str(home.pk), lat=point[0], lon=point[1], loading_minutes=rules.loading_minutes)
         )
         fleet.append(
             routing.Vehicle(
@@ -436,9 +432,9 @@ def _part_compute(part: DayPlanPart) -> PartResult:
                 payload_kg=vehicle.payload_kg,
                 volume_m3=float(vehicle.volume_m3),
                 cold_chain=vehicle.is_cold_chain,
-                shift_start=SHIFT_STARTS,
-                shift_end=SHIFT_ENDS,
-                max_trips=MAX_TRIPS,
+                shift_start=rules.shift_starts,
+                shift_end=rules.shift_ends,
+                max_trips=rules.max_trips,
             )
         )
 
@@ -450,7 +446,11 @@ def _part_compute(part: DayPlanPart) -> PartResult:
     elif routable:
         result = routing.routing_solve(
             problem=routing.RoutingProblem(
-                depots=list(depots.values()), vehicles=fleet, stops=routable, time_limit_s=plan.time_limit_s
+                depots=list(depots.values()),
+                vehicles=fleet,
+                stops=routable,
+                distances=distance_source_from_settings(),
+                time_limit_s=plan.time_limit_s,
             )
         )
         solver = {
@@ -482,12 +482,13 @@ def _part_compute(part: DayPlanPart) -> PartResult:
                     route.trips,
                 )
             )
+    solver["rules"] = rules.as_dict()
     for stop_id, reason in unassigned.items():
         stops[int(stop_id)].unassigned_reason = reason
     unrouted_kg = sum(stop.demand_kg for stop in stops.values() if stop.unassigned_reason)
 
     departures = {int(visit.stop_id): visit.departure for _r, trips in routes for trip in trips for visit in trip.stops}
-    rosters, slots = _households_plan(part, loads, compounds, departures)
+    rosters, slots = _households_plan(part, loads, compounds, departures, rules)
     return PartResult(
         stops=list(stops.values()),
         routes=routes,
@@ -504,6 +505,7 @@ def _households_plan(
     loads: dict[int, CompoundLoad],
     compounds: dict[int, Region],
     departures: dict[int, time],
+    rules: DayRules,
 ) -> tuple[list[PlanRoster], list[PlanPickupSlot]]:
     """Courier rosters for every compound but controlled ones, which get pickup slots instead."""
     household_ids = [h for load in loads.values() for h in load.households]
@@ -526,7 +528,7 @@ def _households_plan(
         status = region_effective_zone_status(region=compounds[compound_id])
         if status == ZoneStatusKind.CONTROLLED:
             # Residents come once the goods are at the gate (rounded up to the next quarter hour).
-            opens = GATE_OPENS
+            opens = rules.gate_opens
             if compound_id in departures:
                 arrived = departures[compound_id]
                 opens = max(opens, _minutes_after(time(arrived.hour, arrived.minute - arrived.minute % 15), 15))
@@ -538,7 +540,8 @@ def _households_plan(
                     for h in members
                 ],
                 opens=opens,
-                closes=GATE_CLOSES,
+                closes=rules.gate_closes,
+                rules=rules.pickup,
             )
             for slot in pickup.slots:
                 if not slot.households:
@@ -571,7 +574,7 @@ def _households_plan(
                 for h in members
             ],
             volunteers=[RosterVolunteer(volunteer_id=v) for v in volunteers[compound_id]],
-            rules=RosterRules(),
+            rules=rules.rosters,
         )
         unstaffed = {u.roster_number: str(u.reason) for u in plan.unstaffed}
         for roster in plan.rosters:

@@ -239,3 +239,24 @@ ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("BAOGONG_ROSTER_MAX_ROWS", "20000"))
 ROUTING_OSRM_URL = os.environ.get("BAOGONG_ROUTING_OSRM_URL", "")
 ROUTING_DETOUR_FACTOR = float(os.environ.get("BAOGONG_ROUTING_DETOUR_FACTOR", "1.3"))
 ROUTING_SPEED_KMH = float(os.environ.get("BAOGONG_ROUTING_SPEED_KMH", "25"))
+
+# The delivery day's operating rules (planning/day_rules.py): gate hours,
+# drivers' shifts, loading/unloading minutes, trips per vehicle, households per
+# courier, pickup slot length and people per slot. Each BAOGONG_PLAN_<KEY>
+# overrides one key, e.g. BAOGONG_PLAN_GATE_OPENS=06:30.
+PLANNING_DAY = {
+    key: os.environ[f"BAOGONG_PLAN_{key.upper()}"]
+    for key in (
+        "gate_opens",
+        "gate_closes",
+        "shift_starts",
+        "shift_ends",
+        "unloading_minutes",
+        "loading_minutes",
+        "max_trips",
+        "courier_households",
+        "pickup_slot_minutes",
+        "pickup_capacity",
+    )
+    if f"BAOGONG_PLAN_{key.upper()}" in os.environ
+}
