@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from baogong.core.errors import Conflict, PermissionDenied, ValidationFailed
 from baogong.core.scoping import scope_of
 from baogong.core.services import audit_record
+from baogong.planning.allocation import AllocationRules, Claim, ItemDemand, Tier, allocate_item
 from baogong.regions.models import Region
 
 from ..models import (
@@ -35,6 +36,8 @@ from .rules import SUPPLIER_ROLES, _validate_whole
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
+
+TIER_RANK = {Tier.RELIEF: 0, Tier.VULNERABLE: 1, Tier.CARRIED_OVER: 2, Tier.GENERAL: 3}
 
 
 def purchase_orders_consolidate(
@@ -125,8 +128,8 @@ class Shortage:
 def purchase_order_confirm(*, actor: User, purchase_order_id: int, shortages: Sequence[Shortage] = ()) -> PurchaseOrder:
     """Confirm a purchase order in full, or with shortages per line, and pass them on to the orders.
 
-    A short line is shared out first to vulnerable households, then in the
-    order orders were placed. Each affected order line gets its confirmed
+    A short line is shared out by the planner's allocation rules
+    (`short_split`). Each affected order line gets its confirmed
     quantity and the reason; an order with nothing left becomes `short`, one
     with part left is confirmed as partial. What was paid online for goods
     that will not come is refunded; what is due on delivery is lowered.
@@ -169,20 +172,18 @@ def purchase_order_confirm(*, actor: User, purchase_order_id: int, shortages: Se
         .select_related("order", "order__household")
         .order_by("id")
     )
-    remaining = {offer_line_id: s.confirmed_quantity for offer_line_id, s in short_by_line.items()}
-
-    def priority(line: OrderLine) -> tuple[bool, datetime, int]:
-        return (line.order.household.vulnerability_mask == 0, line.order.created_at, line.order_id)
-
-    for line in sorted(order_lines, key=priority):
-        line_shortage = short_by_line.get(line.offer_line_id)
-        if line_shortage is None:
+    by_offer: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in order_lines:
+        if line.offer_line_id in short_by_line:
+            by_offer[line.offer_line_id].append(line)
+        else:
             line.confirmed_quantity = line.quantity
-            continue
-        granted = min(line.quantity, remaining[line.offer_line_id])
-        remaining[line.offer_line_id] -= granted
-        line.confirmed_quantity = granted
-        line.short_reason = line_shortage.reason.strip()[:255] if granted < line.quantity else ""
+    for offer_line_id, lines in by_offer.items():
+        line_shortage = short_by_line[offer_line_id]
+        granted = short_split(lines=lines, supply=line_shortage.confirmed_quantity)
+        for line in lines:
+            line.confirmed_quantity = granted[line.pk]
+            line.short_reason = line_shortage.reason.strip()[:255] if granted[line.pk] < line.quantity else ""
     OrderLine.objects.bulk_update(order_lines, ["confirmed_quantity", "short_reason"])
 
     by_order: dict[int, list[OrderLine]] = defaultdict(list)
@@ -204,6 +205,55 @@ def purchase_order_confirm(*, actor: User, purchase_order_id: int, shortages: Se
         },
     )
     return purchase_order
+
+
+def _claim_tier(order: Order) -> Tier:
+    if order.payment_method == PaymentMethod.FREE:
+        return Tier.RELIEF
+    if order.household.vulnerability_mask:
+        return Tier.VULNERABLE
+    return Tier.GENERAL
+
+
+def short_split(*, lines: Sequence[OrderLine], supply: int) -> dict[int, int]:
+    """Share `supply` units of one offer line among its order lines; returns units per order line id.
+
+    The same rules as the day's allocation run (planning/allocation.py, default
+    `AllocationRules`): relief orders, then vulnerable households, in full
+    while supply lasts; then everyone else by max-min fair share weighted by
+    household size, with a floor of one unit when supply covers everyone's
+    floor; whole units by largest remainder. A household with several orders
+    on the line is one claim; its units go to its earliest orders first. The
+    lines need `order` and `order.household` loaded.
+    """
+    claims: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in lines:
+        claims[line.order.household_id].append(line)
+    demand = ItemDemand(
+        item="offer-line",
+        supply=supply,
+        claims=tuple(
+            Claim(
+                household_id=household_id,
+                # A household counts in its highest tier: relief if any of its orders is relief.
+                tier=min((_claim_tier(line.order) for line in own), key=TIER_RANK.__getitem__),
+                weight=own[0].order.household.size,
+                ordered=sum(line.quantity for line in own),
+                ordered_at=min(line.order.created_at for line in own),
+            )
+            for household_id, own in sorted(claims.items())
+        ),
+    )
+    allocated = {
+        r.claim.household_id: r.allocated for r in allocate_item(demand=demand, rules=AllocationRules()).results
+    }
+    granted: dict[int, int] = {}
+    for household_id, own in claims.items():
+        left = allocated[household_id]
+        for line in sorted(own, key=lambda line: (line.order.created_at, line.order_id, line.pk)):
+            granted[line.pk] = min(line.quantity, left)
+            left -= granted[line.pk]
+    return granted
 
 
 def _order_confirm(*, actor: User, order: Order, lines: list[OrderLine]) -> None:
