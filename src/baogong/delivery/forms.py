@@ -83,3 +83,72 @@ class PassCheckForm(forms.Form):
         field = self.fields["route_destination"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = destinations.order_by("path")
+
+
+class GateReceiptForm(forms.Form):
+    """The gate checklist: one group of fields per checklist line (`received_<line id>` and so on) and the handover.
+
+    Field bounds are left to `gate_receipt_complete`, which names the line in its errors.
+    """
+
+    placed_at = forms.CharField(
+        label=_("Goods placed at"),
+        max_length=128,
+        help_text=_("Where the goods were put down, e.g. north gate shelf 2."),
+    )
+    received_at = forms.DateTimeField(
+        label=_("Handed over at (empty: now)"), widget=LocalDateTimeInput(), required=False
+    )
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+    def __init__(self, *args: Any, line_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_ids = line_ids
+        for line_id in line_ids:
+            self.fields[f"received_{line_id}"] = forms.IntegerField(
+                label=_("Received"), widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+            )
+            self.fields[f"damaged_{line_id}"] = forms.IntegerField(
+                label=_("Damaged"), initial=0, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+            )
+            self.fields[f"wrong_{line_id}"] = forms.IntegerField(
+                label=_("Wrong item"), initial=0, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+            )
+            self.fields[f"note_{line_id}"] = forms.CharField(label=_("What was wrong"), max_length=255, required=False)
+            self.fields[f"photo_{line_id}"] = forms.FileField(
+                label=_("Photo (JPEG or PNG)"),
+                required=False,
+                widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png", "capture": "environment"}),
+            )
+
+    def line_fields(self, line_id: int) -> list[forms.BoundField]:
+        return [self[f"{name}_{line_id}"] for name in ("received", "damaged", "wrong", "note", "photo")]
+
+
+class GateArrivalForm(forms.Form):
+    compound = forms.ModelChoiceField(label=_("Compound"), queryset=Region.objects.none())
+    plate = forms.CharField(
+        label=_("Plate on the vehicle"), max_length=16, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    pass_number = forms.CharField(label=_("Pass number (if shown)"), max_length=12, required=False)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+    def __init__(self, *args: Any, compounds: QuerySet[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["compound"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = compounds.order_by("path")
+
+
+class DisinfectionForm(forms.Form):
+    plate = forms.CharField(
+        label=_("Plate on the vehicle"), max_length=16, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    place = forms.ModelChoiceField(label=_("Where"), queryset=Region.objects.none())
+    agent = forms.CharField(label=_("Disinfectant"), max_length=64)
+
+    def __init__(self, *args: Any, places: QuerySet[Region], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["place"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = places

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -270,3 +270,129 @@ class VehicleDisinfection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} {self.disinfected_at:%Y-%m-%d %H:%M}"
+
+
+class GateReceipt(models.Model):
+    """The gate verification of one compound's goods for one delivery day, with the zero-contact handover.
+
+    Written once, when the volunteer completes the checklist, and never edited:
+    a compound has at most one receipt a day (the unique constraint is what
+    makes a second completion, even a simultaneous one, a conflict). The
+    handover is recorded here: who took the goods in, when, and where they
+    were put down, since nobody hands anything from hand to hand.
+    """
+
+    compound = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="gate_receipts", verbose_name=_("compound")
+    )
+    delivery_date = models.DateField(_("delivery day"))
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("received by")
+    )
+    received_at = models.DateTimeField(_("received at"))
+    placed_at = models.CharField(_("goods placed at"), max_length=128)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gate receipt")
+        verbose_name_plural = _("gate receipts")
+        ordering = ["-delivery_date", "compound_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["compound", "delivery_date"], name="gate_receipt_one_per_compound_day"),
+            models.CheckConstraint(condition=~Q(placed_at=""), name="gate_receipt_placed_at_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} {self.delivery_date}"
+
+
+class GateReceiptLine(models.Model):
+    """One checklist line as counted: what the purchase order said would come and what did."""
+
+    receipt = models.ForeignKey(GateReceipt, on_delete=models.PROTECT, related_name="lines")
+    purchase_order_line = models.ForeignKey("orders.PurchaseOrderLine", on_delete=models.PROTECT, related_name="+")
+    expected_quantity = models.PositiveIntegerField(_("expected"))
+    received_quantity = models.PositiveIntegerField(_("received"))
+    # What reaches households: received less damaged and wrong items, never more than expected.
+    accepted_quantity = models.PositiveIntegerField(_("accepted"))
+
+    class Meta:
+        verbose_name = _("gate receipt line")
+        verbose_name_plural = _("gate receipt lines")
+        ordering = ["receipt_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "purchase_order_line"], name="gate_receipt_line_unique"),
+            models.CheckConstraint(
+                condition=Q(accepted_quantity__lte=F("expected_quantity"))
+                & Q(accepted_quantity__lte=F("received_quantity")),
+                name="gate_receipt_line_accepted_within_expected_and_received",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}/{self.purchase_order_line_id}: {self.received_quantity}/{self.expected_quantity}"
+
+    @property
+    def shortfall(self) -> int:
+        return self.expected_quantity - self.accepted_quantity
+
+
+class DiscrepancyKind(models.TextChoices):
+    SHORT = "short", _("short")
+    DAMAGED = "damaged", _("damaged")
+    WRONG_ITEM = "wrong_item", _("wrong item")
+
+
+class GateDiscrepancy(models.Model):
+    """Something on a checklist line that did not arrive as ordered, with an optional photo."""
+
+    line = models.ForeignKey(GateReceiptLine, on_delete=models.PROTECT, related_name="discrepancies")
+    kind = models.CharField(_("kind"), max_length=16, choices=DiscrepancyKind.choices)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    # Served only through the scoped photo view, never straight from MEDIA_URL.
+    photo = models.FileField(_("photo"), upload_to="gate/%Y/%m/", blank=True)
+    photo_content_type = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("gate discrepancy")
+        verbose_name_plural = _("gate discrepancies")
+        ordering = ["line_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="gate_discrepancy_quantity_positive"),
+            models.UniqueConstraint(fields=["line", "kind"], name="gate_discrepancy_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.kind} {self.quantity}"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class FollowUp(models.Model):
+    """A discrepancy someone has to chase (the hotline picks these up): what, who, where, raised when."""
+
+    discrepancy = models.OneToOneField(GateDiscrepancy, on_delete=models.PROTECT, related_name="follow_up")
+    compound = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    delivery_date = models.DateField(_("delivery day"))
+    supermarket = models.ForeignKey(
+        "enterprises.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name=_("supermarket")
+    )
+    summary = models.CharField(_("what"), max_length=255)
+    households_affected = models.PositiveIntegerField(_("households affected"))
+    status = models.CharField(_("status"), max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(_("raised at"))
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["-raised_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-raised_at"]), models.Index(fields=["compound", "delivery_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.compound_id} {self.delivery_date}: {self.summary}"

@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from baogong.core.errors import Conflict, PermissionDenied, ValidationFailed
 from baogong.core.scoping import scope_of
 from baogong.core.services import audit_record
 from baogong.enterprises.models import Organisation
+from baogong.orders.models import PurchaseOrder, PurchaseOrderLine
+from baogong.orders.services import GateShortfall, orders_arrive_at_gate, orders_gate_verify
 from baogong.regions.models import Region, RegionLevel
 from baogong.stock.models import StockPoint
 
 from .models import (
     CheckResult,
+    DiscrepancyKind,
     Driver,
+    FollowUp,
     GateArrival,
+    GateDiscrepancy,
+    GateReceipt,
+    GateReceiptLine,
     GreenPass,
     GreenPassCounter,
     GreenPassStatus,
@@ -33,7 +46,18 @@ from .models import (
     VehicleDisinfection,
 )
 from .qr import green_pass_claim_matches, green_pass_payload_read
-from .selectors import CHECK_ROLES, green_pass_find
+from .selectors import (
+    CHECK_ROLES,
+    COMING_PO_STATUSES,
+    DISINFECTION_ROLES,
+    GATE_ROLES,
+    ChecklistLine,
+    GateChecklist,
+    compound_get,
+    disinfection_place_list,
+    gate_checklist_build,
+    green_pass_find,
+)
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
@@ -397,3 +421,337 @@ def vehicle_disinfection_record(
             payload={"disinfection": disinfection.pk, "place": place.pk, "agent": disinfection.agent},
         )
     return disinfection
+
+
+# --- gate receiving --------------------------------------------------------------------------------
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PHOTO_TYPES = {"image/jpeg": (JPEG_MAGIC, "jpg"), "image/png": (PNG_MAGIC, "png")}
+
+
+@dataclass(frozen=True)
+class LineCount:
+    """What a volunteer counted on one checklist line.
+
+    `received_quantity` is every unit that came off the vehicle for this line,
+    damaged ones and wrong items included; what is missing is the difference
+    to the expected quantity and is recorded as short by the service.
+    """
+
+    purchase_order_line_id: int
+    received_quantity: int
+    damaged_quantity: int = 0
+    wrong_item_quantity: int = 0
+    note: str = ""
+    photo: UploadedFile | None = None
+
+
+def gate_photo_validate(*, photo: UploadedFile, field: str) -> str:
+    """A JPEG or PNG no larger than GATE_PHOTO_MAX_BYTES, judged by its first bytes, not its name; returns its type."""
+    if photo.size is None or photo.size > settings.GATE_PHOTO_MAX_BYTES:
+        raise ValidationFailed(
+            _("The photo is larger than %(size)s MB.") % {"size": settings.GATE_PHOTO_MAX_BYTES // (1024 * 1024)},
+            field=field,
+        )
+    photo.seek(0)
+    head = photo.read(8)
+    photo.seek(0)
+    for content_type, (magic, _extension) in PHOTO_TYPES.items():
+        if head.startswith(magic):
+            return content_type
+    raise ValidationFailed(_("The photo must be a JPEG or PNG image."), field=field)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    line: ChecklistLine
+    count: LineCount
+    accepted: int
+    short: int
+    photo_type: str
+
+
+def _whole(value: object, *, field: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(_("Enter a whole number."), field=field)
+    if value < 0:
+        raise ValidationFailed(_("Enter 0 or more."), field=field)
+    if value > maximum:
+        raise ValidationFailed(_("Enter at most %(maximum)s.") % {"maximum": maximum}, field=field)
+    return value
+
+
+def _counts_validate(checklist: GateChecklist, counts: Sequence[LineCount]) -> list[_Counted]:
+    by_id = {line.purchase_order_line_id: line for line in checklist.lines}
+    seen: set[int] = set()
+    counted: list[_Counted] = []
+    tolerance = settings.GATE_OVER_TOLERANCE
+    for index, count in enumerate(counts):
+        prefix = f"lines[{index}]"
+        line = by_id.get(count.purchase_order_line_id)
+        if line is None:
+            raise ValidationFailed(
+                _("This line is not on the gate checklist."), field=f"{prefix}.purchase_order_line_id"
+            )
+        if line.purchase_order_line_id in seen:
+            raise ValidationFailed(_("This line is counted twice."), field=f"{prefix}.purchase_order_line_id")
+        seen.add(line.purchase_order_line_id)
+        received = _whole(
+            count.received_quantity, field=f"{prefix}.received_quantity", maximum=line.expected + tolerance
+        )
+        damaged = _whole(count.damaged_quantity, field=f"{prefix}.damaged_quantity", maximum=received)
+        wrong = _whole(count.wrong_item_quantity, field=f"{prefix}.wrong_item_quantity", maximum=received - damaged)
+        photo_type = gate_photo_validate(photo=count.photo, field=f"{prefix}.photo") if count.photo else ""
+        accepted = min(line.expected, received - damaged - wrong)
+        counted.append(
+            _Counted(
+                line=line, count=count, accepted=accepted, short=max(line.expected - received, 0), photo_type=photo_type
+            )
+        )
+    missing = [line.purchase_order_line_id for line in checklist.lines if line.purchase_order_line_id not in seen]
+    if missing:
+        raise ValidationFailed(_("Count every line of the checklist."), field="lines", data={"missing": missing})
+    return counted
+
+
+def _discrepancy_text(counted: _Counted) -> str:
+    parts = []
+    if counted.short:
+        parts.append(_("%(n)s short") % {"n": counted.short})
+    if counted.count.damaged_quantity:
+        parts.append(_("%(n)s damaged") % {"n": counted.count.damaged_quantity})
+    if counted.count.wrong_item_quantity:
+        parts.append(_("%(n)s wrong item") % {"n": counted.count.wrong_item_quantity})
+    return _("Gate check: %(what)s") % {"what": ", ".join(str(part) for part in parts)}
+
+
+def gate_receipt_complete(
+    *,
+    actor: User,
+    compound_id: int,
+    delivery_date: date,
+    counts: Sequence[LineCount],
+    placed_at: str,
+    received_at: datetime | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> GateReceipt:
+    """Complete the gate check of a compound's delivery day and hand the goods over without contact.
+
+    In one transaction: the receipt, its lines and discrepancies are written;
+    each line's shortfall (expected less what arrived usable) is taken off the
+    purchase-order line and off households' orders (rule in
+    `orders.services.gate`); orders move to verified (or short); one open
+    follow-up is raised per discrepancy. The purchase orders are locked first,
+    and the one-receipt-per-compound-and-day constraint turns a second
+    completion, however simultaneous, into a conflict that changes nothing.
+    """
+    scope = scope_of(actor)
+    if scope.role not in GATE_ROLES:
+        raise PermissionDenied()
+    compound = compound_get(scope=scope, compound_id=compound_id)
+    moment = now or timezone.now()
+    handed_over_at = received_at or moment
+    place = placed_at.strip()
+    if not place:
+        raise ValidationFailed(_("Say where the goods were placed."), field="placed_at")
+    if handed_over_at > moment:
+        raise ValidationFailed(_("The handover cannot be in the future."), field="received_at")
+    with transaction.atomic():
+        purchase_orders = list(
+            PurchaseOrder.objects.select_for_update()
+            .filter(compound=compound, delivery_date=delivery_date, status__in=COMING_PO_STATUSES)
+            .order_by("pk")
+        )
+        if GateReceipt.objects.filter(compound=compound, delivery_date=delivery_date).exists():
+            raise Conflict(_("The goods of this compound and day are already checked."), field="status")
+        checklist = gate_checklist_build(compound=compound, delivery_date=delivery_date)
+        if not checklist.lines:
+            raise ValidationFailed(_("Nothing is expected at this gate on that day."), field="delivery_date")
+        counted = _counts_validate(checklist, counts)
+        try:
+            with transaction.atomic():
+                receipt = GateReceipt.objects.create(
+                    compound=compound,
+                    delivery_date=delivery_date,
+                    received_by=actor,
+                    received_at=handed_over_at,
+                    placed_at=place[:128],
+                    note=note.strip()[:255],
+                )
+        except IntegrityError as error:
+            raise Conflict(_("The goods of this compound and day are already checked."), field="status") from error
+        # Reasons are stored for households and the hotline, so in the platform's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            reasons = {
+                c.line.purchase_order_line_id: _discrepancy_text(c) for c in counted if c.accepted < c.line.expected
+            }
+        discrepancies: list[tuple[GateDiscrepancy, _Counted]] = []
+        for item in counted:
+            line = GateReceiptLine.objects.create(
+                receipt=receipt,
+                purchase_order_line_id=item.line.purchase_order_line_id,
+                expected_quantity=item.line.expected,
+                received_quantity=item.count.received_quantity,
+                accepted_quantity=item.accepted,
+            )
+            kinds = (
+                (DiscrepancyKind.SHORT, item.short),
+                (DiscrepancyKind.DAMAGED, item.count.damaged_quantity),
+                (DiscrepancyKind.WRONG_ITEM, item.count.wrong_item_quantity),
+            )
+            first = True
+            for kind, quantity in kinds:
+                if not quantity:
+                    continue
+                discrepancy = GateDiscrepancy(
+                    line=line, kind=kind, quantity=quantity, note=item.count.note.strip()[:255]
+                )
+                if first and item.count.photo is not None:
+                    # One photo per line: it goes with the line's first discrepancy, under a name of ours.
+                    extension = PHOTO_TYPES[item.photo_type][1]
+                    discrepancy.photo.save(f"{uuid.uuid4().hex}.{extension}", item.count.photo, save=False)
+                    discrepancy.photo_content_type = item.photo_type
+                discrepancy.save()
+                first = False
+                discrepancies.append((discrepancy, item))
+        households_cut: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for purchase_order in purchase_orders:
+            shortfalls = [
+                GateShortfall(
+                    offer_line_id=item.line.offer_line_id,
+                    units=item.line.expected - item.accepted,
+                    reason=reasons[item.line.purchase_order_line_id],
+                )
+                for item in counted
+                if item.line.purchase_order_id == purchase_order.pk and item.accepted < item.line.expected
+            ]
+            cuts = orders_gate_verify(
+                actor=actor, purchase_order=purchase_order, shortfalls=shortfalls, note=gettext("checked at the gate")
+            )
+            for cut in cuts:
+                households_cut[(purchase_order.pk, cut.offer_line_id)].add(cut.order_id)
+        _purchase_order_lines_cut(counted, reasons)
+        supermarkets = {po.pk: po.supermarket_id for po in purchase_orders}
+        for discrepancy, item in discrepancies:
+            FollowUp.objects.create(
+                discrepancy=discrepancy,
+                compound=compound,
+                delivery_date=delivery_date,
+                supermarket_id=supermarkets[item.line.purchase_order_id],
+                summary=_follow_up_summary(discrepancy, item, place),
+                households_affected=len(households_cut[(item.line.purchase_order_id, item.line.offer_line_id)]),
+                raised_by=actor,
+                raised_at=moment,
+            )
+        audit_record(
+            actor=actor,
+            action="gate_receipt.complete",
+            target_type="gate_receipt",
+            target_id=receipt.pk,
+            payload={
+                "compound": compound.pk,
+                "delivery_date": delivery_date,
+                "lines": {
+                    str(item.line.purchase_order_line_id): [
+                        item.line.expected,
+                        item.count.received_quantity,
+                        item.accepted,
+                    ]
+                    for item in counted
+                },
+                "discrepancies": len(discrepancies),
+            },
+        )
+    return receipt
+
+
+def _purchase_order_lines_cut(counted: list[_Counted], reasons: dict[int, str]) -> None:
+    """Lower each purchase-order line by its shortfall and add the gate's reason to the supermarket's.
+
+    The purchase orders are locked by the caller and only `purchase_order_confirm`
+    (which needs an open one) writes these lines otherwise, so reading and writing them here is safe.
+    """
+    cut = {item.line.purchase_order_line_id: item.line.expected - item.accepted for item in counted}
+    lines = list(
+        PurchaseOrderLine.objects.select_for_update().filter(pk__in=[k for k, v in cut.items() if v]).order_by("pk")
+    )
+    for line in lines:
+        if (line.confirmed_quantity or 0) < cut[line.pk]:
+            raise Conflict(_("The purchase order changed while the goods were counted."), field="status")
+        line.confirmed_quantity = (line.confirmed_quantity or 0) - cut[line.pk]
+        line.short_reason = "; ".join(r for r in (line.short_reason, reasons[line.pk]) if r)[:255]
+    PurchaseOrderLine.objects.bulk_update(lines, ["confirmed_quantity", "short_reason"])
+
+
+def _vehicle_by_plate(plate: str, *, field: str) -> Vehicle:
+    wanted = plate_normalise(plate)
+    if not wanted:
+        raise ValidationFailed(_("Type the plate you see on the vehicle."), field=field)
+    # Plates are stored as typed (浙A·12345); narrow by the last digits, then compare normalised.
+    candidates = Vehicle.objects.filter(plate__iendswith=wanted[-3:])
+    vehicle = next((v for v in candidates if plate_normalise(v.plate) == wanted), None)
+    if vehicle is None:
+        raise ValidationFailed(_("No vehicle of the transport pool has this plate."), field=field)
+    return vehicle
+
+
+def _follow_up_summary(discrepancy: GateDiscrepancy, item: _Counted, place: str) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _("%(goods)s: %(quantity)s %(kind)s of %(expected)s (goods placed at %(place)s)") % {
+            "goods": item.line.goods_name,
+            "quantity": discrepancy.quantity,
+            "kind": DiscrepancyKind(discrepancy.kind).label,
+            "expected": item.line.expected,
+            "place": place,
+        }
+    return str(text)[:255]
+
+
+def gate_arrival_at_plate(
+    *,
+    actor: User,
+    compound_id: int,
+    plate: str,
+    pass_number: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> GateArrival:
+    """A vehicle reached a compound gate, named as the volunteer sees it: by plate, and the pass number if shown.
+
+    The day's loaded orders of the compound are then at the gate.
+    """
+    scope = scope_of(actor)
+    if scope.role not in GATE_ROLES:
+        raise PermissionDenied()
+    compound = compound_get(scope=scope, compound_id=compound_id)
+    vehicle = _vehicle_by_plate(plate, field="plate")
+    green_pass = None
+    number = pass_number.strip()
+    if number:
+        green_pass = GreenPass.objects.filter(number=number, vehicle=vehicle, destinations=compound).first()
+        if green_pass is None:
+            raise ValidationFailed(
+                _("This vehicle has no pass with this number to this compound."), field="pass_number"
+            )
+    moment = now or timezone.now()
+    with transaction.atomic():
+        arrival = gate_arrival_record(
+            actor=actor, vehicle=vehicle, compound=compound, green_pass=green_pass, note=note, now=moment
+        )
+        orders_arrive_at_gate(actor=actor, compound=compound, delivery_date=timezone.localdate(moment))
+    return arrival
+
+
+def vehicle_disinfection_at_plate(
+    *, actor: User, plate: str, place_id: int, agent: str, now: datetime | None = None
+) -> VehicleDisinfection:
+    scope = scope_of(actor)
+    if scope.role not in DISINFECTION_ROLES:
+        raise PermissionDenied()
+    place = disinfection_place_list(scope=scope).filter(pk=place_id).first()
+    if place is None:
+        raise ValidationFailed(_("Choose a place in your area."), field="place")
+    vehicle = _vehicle_by_plate(plate, field="plate")
+    return vehicle_disinfection_record(actor=actor, vehicle=vehicle, place=place, agent=agent, now=now)

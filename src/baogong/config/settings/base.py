@@ -260,3 +260,12 @@ PLANNING_DAY = {
     )
     if f"BAOGONG_PLAN_{key.upper()}" in os.environ
 }
+
+# Gate receiving and the day boards (delivery app). A count may exceed what the
+# purchase order expects by this many units (a spare bag) before it is refused.
+GATE_OVER_TOLERANCE = int(os.environ.get("BAOGONG_GATE_OVER_TOLERANCE", "0"))
+GATE_PHOTO_MAX_BYTES = int(os.environ.get("BAOGONG_GATE_PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
+# A compound is late when an expected vehicle is this many minutes past its ETA
+# without arriving, or a household has waited this many hours since ordering.
+BOARD_ARRIVAL_LATE_MINUTES = int(os.environ.get("BAOGONG_BOARD_ARRIVAL_LATE_MINUTES", "30"))
+BOARD_PENDING_LATE_HOURS = int(os.environ.get("BAOGONG_BOARD_PENDING_LATE_HOURS", "30"))

@@ -75,6 +75,15 @@ def _order_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
         links.append((reverse("delivery:pass_list"), _("Green passes")))
     if role in {Role.CHECKPOINT, Role.COMMAND}:
         links.append((reverse("delivery:checkpoint"), _("Checkpoint")))
+    if role in {Role.COMMAND, Role.SUBDISTRICT, Role.COMMUNITY}:
+        links.append((reverse("delivery:command_view"), _("Delivery day")))
+    if role in {Role.COMMAND, Role.SUBDISTRICT, Role.COMMUNITY, Role.VOLUNTEER}:
+        links.append((reverse("delivery:gate_arrival_new"), _("Gate arrivals")))
+        links.append((reverse("delivery:follow_up_list"), _("Follow-ups")))
+    if role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT, Role.COMMUNITY, Role.VOLUNTEER}:
+        links.append((reverse("delivery:disinfection_new"), _("Disinfection")))
+    if role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT}:
+        links.append((reverse("delivery:vehicle_list"), _("Transport pool")))
     return links
 
 
@@ -95,6 +104,9 @@ def nav(context: template.Context) -> dict[str, Any]:
         if scope.sees_all_stock_in_region or scope.role == Role.SUPPLIER:
             links.append((reverse("stock:stock_point_list"), _("Stock")))
         links.extend(_order_links(scope.role, has_household=bool(user.household_id)))
+        if scope.role == Role.VOLUNTEER and user.region_id:
+            # A volunteer serves one compound gate: its board leads to the gate check.
+            links.append((reverse("delivery:compound_board", args=[user.region_id]), _("Compound board")))
     # After switching language, come back to this page; a page answering a POST
     # (a form with errors) cannot be fetched again, so those go to the start page.
     next_url = request.get_full_path() if request.method == "GET" else reverse("home")

@@ -8,6 +8,7 @@ bounds shared by all). Callers import from this package, not the modules.
 """
 
 from .consolidation import Shortage, purchase_order_confirm, purchase_orders_consolidate
+from .gate import GateShortfall, OrderLineCut, orders_arrive_at_gate, orders_gate_verify
 from .idempotency import PlacedOrder, request_fingerprint
 from .lifecycle import (
     order_arrive_at_gate,
@@ -44,7 +45,9 @@ __all__ = [
     "MAX_PRICE",
     "PROXY_ROLES",
     "SUPPLIER_ROLES",
+    "GateShortfall",
     "LineRequest",
+    "OrderLineCut",
     "PlacedOrder",
     "Shortage",
     "offer_line_publish",
@@ -58,6 +61,8 @@ __all__ = [
     "order_place",
     "order_verify",
     "order_window_set",
+    "orders_arrive_at_gate",
+    "orders_gate_verify",
     "purchase_order_confirm",
     "purchase_orders_consolidate",
     "request_fingerprint",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -215,7 +215,9 @@ def _claim_tier(order: Order) -> Tier:
     return Tier.GENERAL
 
 
-def short_split(*, lines: Sequence[OrderLine], supply: int) -> dict[int, int]:
+def short_split(
+    *, lines: Sequence[OrderLine], supply: int, wanted: Callable[[OrderLine], int] | None = None
+) -> dict[int, int]:
     """Share `supply` units of one offer line among its order lines; returns units per order line id.
 
     The same rules as the day's allocation run (planning/allocation.py, default
@@ -224,11 +226,16 @@ def short_split(*, lines: Sequence[OrderLine], supply: int) -> dict[int, int]:
     household size, with a floor of one unit when supply covers everyone's
     floor; whole units by largest remainder. A household with several orders
     on the line is one claim; its units go to its earliest orders first. The
-    lines need `order` and `order.household` loaded.
+    lines need `order` and `order.household` loaded. `wanted` says how many
+    units a line asks for (default: what was ordered; the gate passes what the
+    supermarket had confirmed); lines wanting none get none.
     """
+    want = wanted or (lambda line: line.quantity)
+    granted: dict[int, int] = {line.pk: 0 for line in lines}
     claims: dict[int, list[OrderLine]] = defaultdict(list)
     for line in lines:
-        claims[line.order.household_id].append(line)
+        if want(line) > 0:
+            claims[line.order.household_id].append(line)
     demand = ItemDemand(
         item="offer-line",
         supply=supply,
@@ -238,7 +245,7 @@ def short_split(*, lines: Sequence[OrderLine], supply: int) -> dict[int, int]:
                 # A household counts in its highest tier: relief if any of its orders is relief.
                 tier=min((_claim_tier(line.order) for line in own), key=TIER_RANK.__getitem__),
                 weight=own[0].order.household.size,
-                ordered=sum(line.quantity for line in own),
+                ordered=sum(want(line) for line in own),
                 ordered_at=min(line.order.created_at for line in own),
             )
             for household_id, own in sorted(claims.items())
@@ -247,11 +254,10 @@ def short_split(*, lines: Sequence[OrderLine], supply: int) -> dict[int, int]:
     allocated = {
         r.claim.household_id: r.allocated for r in allocate_item(demand=demand, rules=AllocationRules()).results
     }
-    granted: dict[int, int] = {}
     for household_id, own in claims.items():
         left = allocated[household_id]
         for line in sorted(own, key=lambda line: (line.order.created_at, line.order_id, line.pk)):
-            granted[line.pk] = min(line.quantity, left)
+            granted[line.pk] = min(want(line), left)
             left -= granted[line.pk]
     return granted
 

@@ -63,3 +63,13 @@ def test_a_household_with_two_orders_is_one_claim_served_earliest_order_first():
 
     # Two households of two persons ordering 4 each share 4 units: 2 each; household 10's earlier order first.
     assert short_split(lines=lines, supply=4) == {2: 2, 1: 0, 3: 2}
+
+
+def test_wanted_caps_each_line_at_what_the_supermarket_confirmed():
+    lines = [line(1, household=10, size=2, quantity=4, minutes=0), line(2, household=11, size=2, quantity=4, minutes=1)]
+    confirmed = {1: 1, 2: 4}
+
+    # 4 usable units, but line 1 was confirmed for 1 only: it keeps that one and line 2 gets the other 3.
+    assert short_split(lines=lines, supply=4, wanted=lambda line: confirmed[line.pk]) == {1: 1, 2: 3}
+    # A line confirmed for nothing gets nothing and is no claim.
+    assert short_split(lines=lines, supply=2, wanted=lambda line: 0 if line.pk == 1 else 4) == {1: 0, 2: 2}
