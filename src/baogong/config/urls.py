@@ -13,4 +13,6 @@ urlpatterns = [
     path("orders/", include("baogong.orders.urls")),
     path("delivery/", include("baogong.delivery.urls")),
     path("planning/", include("baogong.planning.urls")),
+    path("lastmile/", include("baogong.lastmile.urls")),
+    path("notices/", include("baogong.notices.urls")),
 ]

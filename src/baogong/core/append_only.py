@@ -22,7 +22,13 @@ MESSAGE = "append-only table"
 # Every table a migration made append-only. `flush` (the one sanctioned way to
 # wipe a database, used between transactional tests) lifts the triggers for
 # its own transaction only; a test checks this list against the database.
-APPEND_ONLY_TABLES = ("core_auditlog", "core_personaldataaccess", "stock_stockmovement", "delivery_passcheck")
+APPEND_ONLY_TABLES = (
+    "core_auditlog",
+    "core_personaldataaccess",
+    "stock_stockmovement",
+    "delivery_passcheck",
+    "lastmile_deliveryevent",
+)
 
 
 def _create_sql(vendor: str, table: str) -> list[str]:

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "baogong.orders",
     "baogong.scenario",
     "baogong.planning",
+    "baogong.notices",
+    "baogong.lastmile",
 ]
 
 MIDDLEWARE = [

@@ -84,6 +84,24 @@ def _order_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
         links.append((reverse("delivery:disinfection_new"), _("Disinfection")))
     if role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT}:
         links.append((reverse("delivery:vehicle_list"), _("Transport pool")))
+    if role in {Role.COMMAND, Role.SUBDISTRICT, Role.COMMUNITY, Role.SUPPLIER, Role.VOLUNTEER}:
+        # Route sheets, pick lists, gate checklists and courier lists of the plans the role takes part in.
+        links.append((reverse("planning:sheet_plans"), _("Delivery sheets")))
+    return links
+
+
+def _last_mile_links(role: str, *, has_household: bool) -> list[tuple[str, str]]:
+    links: list[tuple[str, str]] = []
+    if role == Role.VOLUNTEER:
+        links.append((reverse("lastmile:courier"), _("My deliveries")))
+    if role in {Role.VOLUNTEER, Role.COMMUNITY}:
+        links.append((reverse("lastmile:pickup_desk"), _("Pickup desk")))
+    if role == Role.RESIDENT and has_household:
+        links.append((reverse("lastmile:pickup_code"), _("My pickup code")))
+    if role in {Role.COMMAND, Role.DEPARTMENT, Role.SUBDISTRICT, Role.COMMUNITY, Role.VOLUNTEER} or (
+        role == Role.RESIDENT and has_household
+    ):
+        links.append((reverse("notices:notice_list"), _("Notices")))
     return links
 
 
@@ -104,6 +122,7 @@ def nav(context: template.Context) -> dict[str, Any]:
         if scope.sees_all_stock_in_region or scope.role == Role.SUPPLIER:
             links.append((reverse("stock:stock_point_list"), _("Stock")))
         links.extend(_order_links(scope.role, has_household=bool(user.household_id)))
+        links.extend(_last_mile_links(scope.role, has_household=bool(user.household_id)))
         if scope.role == Role.VOLUNTEER and user.region_id:
             # A volunteer serves one compound gate: its board leads to the gate check.
             links.append((reverse("delivery:compound_board", args=[user.region_id]), _("Compound board")))
