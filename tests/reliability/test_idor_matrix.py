@@ -24,19 +24,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from baogong.accounts.models import Role, User
 from baogong.config.api import api
 from baogong.core.models import AuditLog, PersonalDataAccess
 from baogong.core.tests.world import PERSONAL
-from baogong.delivery.models import GreenPass
+from baogong.delivery.models import FollowUp, GateDiscrepancy, GateReceipt, GateReceiptLine, GreenPass
 from baogong.delivery.tests.factories import driver, green_pass, organisation, vehicle
 from baogong.enterprises.models import CompoundPairing
-from baogong.orders.models import Order, PurchaseOrder
+from baogong.orders.models import Order, PurchaseOrder, PurchaseOrderLine
 from baogong.orders.tests.factories import DAY
 from baogong.planning.day_plan import day_plan_solve
+from baogong.planning.models import PlanRoster, PlanRoute
 from baogong.planning.tests.day_plan_world import PlanWorld, build_plan_world
 from baogong.regions.models import ZoneStatus
 
@@ -58,16 +61,27 @@ FOREIGN: dict[str, frozenset[str]] = {
 }
 # Object kinds each role reads on ids inside its scope (GET answers 2xx);
 # every other GET answers 404, or 403 on a role-gated page (see Route.roles).
+GATE = "gate"  # a compound's gate check and board: the staff and volunteers of the compound
+SHEETS = ("sheet_plan", "sheet_gate")  # a plan's sheet index and a compound's gate checklist sheet
 VISIBLE: dict[str, frozenset[str]] = {
-    Role.COMMAND: frozenset({"region", "household", "point", "order", "purchase_order", "compound", "plan", "pass"}),
+    Role.COMMAND: frozenset(
+        {"region", "household", "point", "order", "purchase_order", "compound", "plan", "pass", GATE, "discrepancy"}
+        | {*SHEETS, "sheet_route", "sheet_pick", "sheet_courier"}
+    ),
     Role.DEPARTMENT: frozenset({"region", "household", "point", "order", "pass"}),
     Role.SUBDISTRICT: frozenset(
-        {"region", "household", "point", "order", "purchase_order", "compound", "plan", "pass"}
+        {"region", "household", "point", "order", "purchase_order", "compound", "plan", "pass", GATE, "discrepancy"}
+        | {*SHEETS, "sheet_route", "sheet_pick", "sheet_courier"}
     ),
-    Role.COMMUNITY: frozenset({"region", "household", "point", "order", "purchase_order"}),
-    Role.VOLUNTEER: frozenset({"region", "household", "point", "order"}),
+    Role.COMMUNITY: frozenset(
+        {"region", "household", "point", "order", "purchase_order", GATE, "discrepancy", *SHEETS, "sheet_courier"}
+    ),
+    # The volunteer account walks roster 1 of compound A1 in the plan of subdistrict S1.
+    Role.VOLUNTEER: frozenset({"region", "household", "point", "order", GATE, "discrepancy", "sheet_plan"})
+    | {"sheet_courier"},
     Role.CHECKPOINT: frozenset({"region"}),
-    Role.SUPPLIER: frozenset({"point", "order", "purchase_order"}),
+    # Supermarket E supplies both subdistricts: its staff see its pick lists and the plans it has runs in.
+    Role.SUPPLIER: frozenset({"point", "order", "purchase_order", "sheet_plan", "sheet_pick"}),
     Role.RESIDENT: frozenset({"household", "order"}),
 }
 # Exceptions to VISIBLE inside the scope: the stock point placed at A2 is
@@ -119,8 +133,17 @@ ROUTES: dict[str, Route] = {
     "planning:plan_detail": Route("plan", ("GET",)),
     "planning:plan_progress": Route("plan", ("GET",)),
     "planning:plan_route_sheets": Route("plan", ("GET",)),
+    "planning:sheet_index": Route("sheet_plan", ("GET",)),
+    "planning:sheet_routes_pdf": Route("sheet_plan", ("GET",), roles=frozenset({Role.COMMAND, Role.SUBDISTRICT})),
+    "planning:sheet_route": Route("sheet_route", ("GET",)),
+    "planning:sheet_pick": Route("sheet_pick", ("GET",)),
+    "planning:sheet_gate": Route("sheet_gate", ("GET",)),
+    "planning:sheet_courier": Route("sheet_courier", ("GET",)),
     "delivery:pass_detail": Route("pass", ("GET",)),
     "delivery:pass_revoke": Route("pass", ("POST",), post=(("reason", "probe"),)),
+    "delivery:gate_checklist": Route(GATE, ("GET", "POST"), post=(("placed_at", "probe"),)),
+    "delivery:compound_board": Route(GATE, ("GET",)),
+    "delivery:discrepancy_photo": Route("discrepancy", ("GET",)),
     "/api/regions/{region_id}": Route("region", ("GET",), json=True),
     "/api/regions/{region_id}/zone-statuses": Route("region", ("GET",), json=True),
     "/api/households/{household_id}": Route(
@@ -169,11 +192,42 @@ def test_every_id_route_is_in_the_matrix(record_property):
     record_property("figure", f"{len(found)}/{len(found)} id routes in the matrix")
 
 
+# An object is named by one id, or by several path arguments (a sheet of a plan's route, trip and supermarket).
+ObjectId = int | dict[str, int]
+
+
 @dataclass
 class MatrixWorld:
     pw: PlanWorld
-    ids: dict[str, dict[str, int | None]]
+    ids: dict[str, dict[str, ObjectId | None]]
     users: dict[str, User]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _discrepancy_at(compound_id: int, recorded_by: User) -> int | None:
+    """A gate receipt with a damaged unit and its photo, written directly: the gate's own tests cover the service."""
+    line = PurchaseOrderLine.objects.filter(purchase_order__compound_id=compound_id).order_by("pk").first()
+    if line is None:
+        return None
+    receipt = GateReceipt.objects.create(
+        compound_id=compound_id,
+        delivery_date=DAY,
+        received_by=recorded_by,
+        received_at=timezone.now(),
+        placed_at="probe",
+    )
+    receipt_line = GateReceiptLine.objects.create(
+        receipt=receipt,
+        purchase_order_line=line,
+        expected_quantity=line.quantity,
+        received_quantity=line.quantity,
+        accepted_quantity=line.quantity - 1,
+    )
+    discrepancy = GateDiscrepancy(line=receipt_line, kind="damaged", quantity=1, photo_content_type="image/png")
+    discrepancy.photo.save("probe.png", ContentFile(PNG), save=True)
+    return discrepancy.pk
 
 
 def _build() -> MatrixWorld:
@@ -196,11 +250,42 @@ def _build() -> MatrixWorld:
     compounds = {"A1a": "A1", "A2": "A2", "B1": "B1"}
     points = {"A1a": "S", "A2": "A", "B1": "B"}
 
-    def per_location(pick: Callable[[str], int | None]) -> dict[str, int | None]:
+    def per_location(pick: Callable[[str], ObjectId | None]) -> dict[str, ObjectId | None]:
         return {key: pick(key) for key in LOCATIONS}
 
     purchase_orders = {po.compound_id: po.pk for po in PurchaseOrder.objects.all()}
-    ids = {
+    compound_of = {k: world.regions[compounds[k]].pk for k in compounds}
+
+    # Subdistrict S2 has no vehicle of its own; the county's plan sends one to B1.
+    routed = {"A1a": plans["A1a"], "B1": day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=0.3)}
+
+    def route_of(k: str) -> PlanRoute | None:
+        if k not in routed:
+            return None
+        return PlanRoute.objects.filter(plan=routed[k], stops__compound_id=compound_of[k]).order_by("pk").first()
+
+    def sheet_route(k: str) -> dict[str, int] | None:
+        route = route_of(k)
+        return None if route is None else {"plan_id": routed[k].pk, "route_id": route.pk}
+
+    def sheet_pick(k: str) -> dict[str, int] | None:
+        route = route_of(k)
+        if route is None:
+            return None
+        trip = route.stops.filter(compound_id=compound_of[k]).values_list("trip", flat=True).first()
+        supermarket = PurchaseOrder.objects.get(compound_id=compound_of[k]).supermarket_id
+        return {"plan_id": routed[k].pk, "route_id": route.pk, "trip": trip, "supermarket_id": supermarket}
+
+    def sheet_gate(k: str) -> dict[str, int] | None:
+        return {"plan_id": plans[k].pk, "compound_id": compound_of[k]} if k in plans else None
+
+    def sheet_courier(k: str) -> dict[str, int] | None:
+        if k not in plans:
+            return None
+        roster = PlanRoster.objects.filter(plan=plans[k], compound_id=compound_of[k]).order_by("number").first()
+        return None if roster is None else {"plan_id": plans[k].pk, "roster_id": roster.pk}
+
+    ids: dict[str, dict[str, ObjectId | None]] = {
         "region": per_location(lambda k: world.regions[compounds[k]].pk if k in compounds else None),
         "compound": per_location(lambda k: world.regions[compounds[k]].pk if k in compounds else None),
         "household": per_location(lambda k: world.households[k].pk),
@@ -213,14 +298,29 @@ def _build() -> MatrixWorld:
         ),
         "plan": per_location(lambda k: plans[k].pk if k in plans else None),
         "pass": per_location(lambda k: passes[k].pk if k in passes else None),
+        GATE: per_location(lambda k: compound_of.get(k)),
+        "discrepancy": per_location(
+            lambda k: _discrepancy_at(compound_of[k], pw.command) if k in ("A1a", "B1") else None
+        ),
+        "sheet_plan": per_location(lambda k: plans[k].pk if k in plans else None),
+        "sheet_route": per_location(sheet_route),
+        "sheet_pick": per_location(sheet_pick),
+        "sheet_gate": per_location(sheet_gate),
+        "sheet_courier": per_location(sheet_courier),
     }
     return MatrixWorld(pw=pw, ids=ids, users=dict(world.users))
 
 
-def _url(key: str, route: Route, object_id: int) -> str:
+def _url(key: str, route: Route, object_id: ObjectId) -> str:
+    if isinstance(object_id, dict):
+        return reverse(key, kwargs={**object_id, **dict(route.extra)})
     if key.startswith("/"):
         return re.sub(r"\{\w+_id\}", str(object_id), key)
     return reverse(key, kwargs={_id_parameter(key): object_id, **dict(route.extra)})
+
+
+def _missing(object_id: ObjectId) -> ObjectId:
+    return {name: MISSING_ID for name in object_id} if isinstance(object_id, dict) else MISSING_ID
 
 
 def _id_parameter(name: str) -> str:
@@ -240,6 +340,8 @@ def _state() -> tuple[Any, ...]:
         sorted(PurchaseOrder.objects.values_list("pk", "status")),
         sorted(GreenPass.objects.values_list("pk", "status")),
         sorted(CompoundPairing.objects.values_list("pk", "supermarket_id", "backup_id")),
+        GateReceipt.objects.count(),
+        FollowUp.objects.count(),
     )
 
 
@@ -278,9 +380,14 @@ def _expected_2xx(role: str, route: Route, location: str) -> bool:
     return route.kind in VISIBLE[role] and (route.roles is None or role in route.roles)
 
 
-def test_matrix_cross_scope_answers_404_and_bodies_and_logs_hold_no_personal_data(record_property, caplog):
+def test_matrix_cross_scope_answers_404_and_bodies_and_logs_hold_no_personal_data(
+    record_property, caplog, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
     caplog.set_level(logging.DEBUG)
     mw = _build()
+    # Every kind of object exists in the resident's own compound and in the other community.
+    assert [kind for kind, at in mw.ids.items() if at["A1a"] is None or at["B1"] is None] == []
     fixture_values = {v for _name, phone, id_number in PERSONAL.values() for v in (phone, id_number)}
     fixture_values.add(DRIVER_PHONE)
     unexpected: list[str] = []
@@ -311,7 +418,7 @@ def test_matrix_cross_scope_answers_404_and_bodies_and_logs_hold_no_personal_dat
             elif status == 404:
                 outcome = "404"
             elif status == 403 and route.roles is not None and role not in route.roles:
-                missing = _call(client, method, key, route, _url(key, route, MISSING_ID)).status_code
+                missing = _call(client, method, key, route, _url(key, route, _missing(object_id))).status_code
                 outcome = "role-gated 403" if missing == 403 else f"403 but {missing} for a missing id"
             else:
                 outcome = f"unexpected {status}, expected 404"
