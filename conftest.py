@@ -9,3 +9,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request through LocaleMiddleware leaves its language active in the
+    # worker thread; each test starts from the site's default (zh-hans) instead.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import time
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from baogong.core.exports import ExportValue, xlsx_export
 
@@ -163,7 +164,7 @@ def courier_list_table(sheet: CourierList) -> tuple[list[str], list[list[ExportV
         _("Volunteer"),
         "#",
         _("Building"),
-        _("Unit"),
+        pgettext("part of a building", "Unit"),
         _("Floor"),
         _("Room"),
         _("Head of household"),

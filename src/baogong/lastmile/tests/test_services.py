@@ -120,7 +120,7 @@ def test_delivered_drives_the_order_records_time_audits_and_notifies(lm, django_
     ] == ["order.deliver", "lastmile.delivered"]
     notice = Notification.objects.get()
     assert (notice.kind, notice.language, notice.status, notice.order_id) == ("delivered", "zh-hans", "sent", order_id)
-    assert notice.body.startswith("已送达: ")
+    assert notice.body.startswith("已送达：")
     assert f"#{order_id}" in notice.body
     assert "09:30" in notice.body
     assert "13812345678" not in notice.body
@@ -394,7 +394,7 @@ def test_pickup_ready_tells_each_household_its_slot_once(lm, django_capture_on_c
     assert (sent, again) == (1, 0)
     notice = Notification.objects.get()
     assert (notice.kind, notice.household_id, notice.status) == ("pickup_ready", order.household_id, "sent")
-    assert notice.body.startswith("按楼栋单元定时取货: ")
+    assert notice.body.startswith("按楼栋单元定时取货：")
     assert "07:15" in notice.body
     assert "07:30" in notice.body
 
@@ -407,7 +407,7 @@ def test_pickup_ready_names_the_pickup_group_when_the_day_has_no_slots(lm, djang
     assert pickup_ready_notify(actor=desk, compound_id=order.compound_id, delivery_date=DAY) == 1
 
     body = Notification.objects.get().body
-    assert body.startswith("按楼栋单元定时取货: ")
+    assert body.startswith("按楼栋单元定时取货：")
     assert "1号楼 1单元" in body
     assert "%(" not in body
 

@@ -65,7 +65,7 @@ def test_notice_is_rendered_in_chinese_while_the_sender_reads_english(
 
     notice = Notification.objects.get()
     assert (notice.language, notice.status, notice.reference) == ("zh-hans", "sent", f"log-{notice.pk}")
-    assert notice.body.startswith("已送达: ")
+    assert notice.body.startswith("已送达：")
     assert "delivered" not in notice.body
     # The log carries the masked number only.
     assert household.phone not in caplog.text
