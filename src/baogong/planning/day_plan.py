@@ -16,20 +16,27 @@ plan's status. `day_plan_solve` runs the same parts in the calling process.
 What a gate receives is what the allocation gave its households (kilograms
 and litres from each commodity's weight and volume, a kit's from its
 lines), not what was ordered: short goods are not loaded.
+
+Each stage records where its time went, so a slow day can be explained
+without a profiler: the plan's audit row `day_plan.start` holds the
+allocation and the fleet split (`timings`), each part's `solver` dict holds
+reading its loads, routing, rosters and pickup slots, and storing the rows;
+`day_plan_timings` adds them up.
 """
 
 from __future__ import annotations
 
 import logging
+import time as clock
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,7 +68,7 @@ from .models import (
 from .pickup_slots import PickupHousehold, pickup_slots_plan
 from .rosters import Delivery, rosters_build
 from .rosters import Volunteer as RosterVolunteer
-from .services import PLANNER_ROLES, allocation_run_create
+from .services import PLANNER_ROLES, allocation_run_create, instances_insert
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,6 +79,8 @@ DEFAULT_TIME_LIMIT_S = 30.0
 MAX_TIME_LIMIT_S = 600.0
 # Reasons of our own next to routing.UnassignedReason.
 NO_COORDINATES = "no_coordinates"
+# Households read per query: below SQLite's limit on bound parameters.
+HOUSEHOLD_CHUNK = 10_000
 
 
 # --- scope and input ------------------------------------------------------------------------------
@@ -199,6 +208,47 @@ def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[i
     return loads, unmet
 
 
+def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -> list[float]:
+    """Allocated kilograms per subdistrict, for splitting the fleet.
+
+    The split needs totals only, so the database adds the units up per
+    compound and item in one query; reading every household's lines once per
+    subdistrict (as a part does for its own) would scan a city's millions of
+    lines two hundred times.
+    """
+    rows = list(
+        AllocationLine.objects.filter(run_id__in=run_ids, allocated__gt=0)
+        .values_list("household__compound_id", "item__commodity_id", "item__kit_id")
+        .annotate(units=Sum("allocated"))
+        .order_by()
+    )
+    commodities, kits = _goods_sizes(
+        commodity_ids=[row[1] for row in rows if row[1] is not None],
+        kit_ids=[row[2] for row in rows if row[2] is not None],
+    )
+    index = {subdistrict.pk: i for i, subdistrict in enumerate(subdistricts)}
+    part_of: dict[int, int] = {}
+    compound_ids = sorted({row[0] for row in rows})
+    for start in range(0, len(compound_ids), HOUSEHOLD_CHUNK):
+        for pk, path in Region.objects.filter(pk__in=compound_ids[start : start + HOUSEHOLD_CHUNK]).values_list(
+            "pk", "path"
+        ):
+            found = [index[ancestor] for ancestor in _path_ids(path) if ancestor in index]
+            if found:
+                part_of[pk] = found[0]
+    demand = [0.0] * len(subdistricts)
+    for compound_id, commodity_id, kit_id, units in rows:
+        size = commodities.get(commodity_id) if commodity_id is not None else kits.get(kit_id)
+        if size is None or compound_id not in part_of:
+            continue
+        demand[part_of[compound_id]] += units * size.kg
+    return demand
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 def _fleet_of(area: Region) -> list[Vehicle]:
     """Vehicles based at an active stock point inside the area, in plate order."""
     return list(
@@ -256,6 +306,7 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
     )
     # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
     rules = AllocationRules(order_statuses=tuple(str(status) for status in OPEN_STATUSES))
+    started = clock.perf_counter()
     run_ids: list[int] = []
     notes: list[str] = []
     for supermarket in Organisation.objects.filter(pk__in=supermarket_ids).order_by("pk"):
@@ -269,12 +320,12 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
             )
             continue
         run_ids.append(run.pk)
+    allocated = clock.perf_counter()
 
-    loads_by_part = [_compound_loads(run_ids=run_ids, region_path=s.path)[0] for s in subdistricts]
+    demand_kg = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
     fleet = _fleet_of(area)
-    counts = fleet_split(
-        demand_kg=[sum(load.kg for load in loads.values()) for loads in loads_by_part], vehicles=len(fleet)
-    )
+    counts = fleet_split(demand_kg=demand_kg, vehicles=len(fleet))
+    split = clock.perf_counter()
     plan = DayPlan.objects.create(
         area=area,
         delivery_date=delivery_date,
@@ -305,6 +356,7 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
             "subdistricts": [s.pk for s in subdistricts],
             "vehicles": len(fleet),
             "allocation_runs": run_ids,
+            "timings": {"allocation_s": round(allocated - started, 3), "split_s": round(split - allocated, 3)},
         },
     )
     return plan
@@ -354,6 +406,8 @@ class PartResult:
     slots: list[PlanPickupSlot]
     solver: dict[str, object]
     unrouted_kg: float
+    unmet: int
+    timings: dict[str, float]
 
 
 def _point_of(lat: float | None, lon: float | None, fallback: Region | None) -> tuple[float, float] | None:
@@ -374,9 +428,11 @@ def _minutes_after(moment: time, minutes: int) -> time:
 def _part_compute(part: DayPlanPart) -> PartResult:
     plan = part.plan
     rules = day_rules()
-    loads, _unmet = _compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
+    started = clock.perf_counter()
+    loads, unmet = _compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
     compounds = Region.objects.in_bulk(list(loads))
     vehicles = list(Vehicle.objects.filter(pk__in=part.vehicle_ids).select_related("home__region").order_by("plate"))
+    loaded = clock.perf_counter()
 
     stops: dict[int, PlanStop] = {}
     routable: list[routing.Stop] = []
@@ -488,7 +544,9 @@ def _part_compute(part: DayPlanPart) -> PartResult:
     unrouted_kg = sum(stop.demand_kg for stop in stops.values() if stop.unassigned_reason)
 
     departures = {int(visit.stop_id): visit.departure for _r, trips in routes for trip in trips for visit in trip.stops}
+    routed = clock.perf_counter()
     rosters, slots = _households_plan(part, loads, compounds, departures, rules)
+    finished = clock.perf_counter()
     return PartResult(
         stops=list(stops.values()),
         routes=routes,
@@ -497,7 +555,38 @@ def _part_compute(part: DayPlanPart) -> PartResult:
         slots=slots,
         solver=solver,
         unrouted_kg=unrouted_kg,
+        unmet=unmet,
+        timings={
+            "loads_s": round(loaded - started, 3),
+            "routing_s": round(routed - loaded, 3),
+            "rosters_s": round(finished - routed, 3),
+        },
     )
+
+
+class _RosterHousehold(NamedTuple):
+    pk: int
+    building: str
+    unit: str
+    room: str
+
+
+def _roster_households(loads: dict[int, CompoundLoad]) -> dict[int, _RosterHousehold]:
+    """Where each ordering household lives (building and unit names, room): all rosters and pickup slots need.
+
+    Plain values, not model rows (three model instances per household cost
+    more than the rosters), read by compound: a list of tens of thousands of
+    household ids is slow to bind (PostgreSQL: ~60 ms per thousand), the
+    compounds are a few dozen.
+    """
+    wanted = {h for load in loads.values() for h in load.households}
+    found: dict[int, _RosterHousehold] = {}
+    for pk, building, unit, room in Household.objects.filter(compound_id__in=list(loads)).values_list(
+        "pk", "unit__parent__name", "unit__name", "room"
+    ):
+        if pk in wanted:
+            found[pk] = _RosterHousehold(pk, building or "", unit, room)
+    return found
 
 
 def _households_plan(
@@ -508,10 +597,7 @@ def _households_plan(
     rules: DayRules,
 ) -> tuple[list[PlanRoster], list[PlanPickupSlot]]:
     """Courier rosters for every compound but controlled ones, which get pickup slots instead."""
-    household_ids = [h for load in loads.values() for h in load.households]
-    households = {
-        h.pk: h for h in Household.objects.filter(pk__in=household_ids).select_related("unit__parent").order_by("pk")
-    }
+    households = _roster_households(loads)
     volunteers: dict[int, list[int]] = defaultdict(list)
     for user_id, region_id in (
         User.objects.filter(role=Role.VOLUNTEER, is_active=True, region_id__in=list(loads))
@@ -533,12 +619,7 @@ def _households_plan(
                 arrived = departures[compound_id]
                 opens = max(opens, _minutes_after(time(arrived.hour, arrived.minute - arrived.minute % 15), 15))
             pickup = pickup_slots_plan(
-                households=[
-                    PickupHousehold(
-                        household_id=h.pk, building=h.unit.parent.name if h.unit.parent else "", unit=h.unit.name
-                    )
-                    for h in members
-                ],
+                households=[PickupHousehold(household_id=h.pk, building=h.building, unit=h.unit) for h in members],
                 opens=opens,
                 closes=rules.gate_closes,
                 rules=rules.pickup,
@@ -566,8 +647,8 @@ def _households_plan(
             deliveries=[
                 Delivery(
                     household_id=h.pk,
-                    building=h.unit.parent.name if h.unit.parent else "",
-                    unit=h.unit.name,
+                    building=h.building,
+                    unit=h.unit,
                     room=h.room,
                     weight_kg=round(load.households[h.pk].kg, 3),
                 )
@@ -616,9 +697,10 @@ def _part_store(part: DayPlanPart, result: PartResult) -> None:
                 stop.arrival = visit.arrival
                 stop.departure = visit.departure
                 stop.on_board_kg = visit.load_kg
-    PlanStop.objects.bulk_create(result.stops)
-    PlanRoster.objects.bulk_create(result.rosters)
-    PlanPickupSlot.objects.bulk_create(result.slots)
+    # Nothing reads these rows' keys back, so they skip bulk_create's per-row cost (thousands of rosters a part).
+    instances_insert(result.stops)
+    instances_insert(result.rosters)
+    instances_insert(result.slots)
 
 
 def _plan_settle(plan_id: int, now: datetime) -> None:
@@ -682,13 +764,16 @@ def day_plan_part_solve(*, part_id: int) -> DayPlanPart | None:
         part.refresh_from_db()
         return part
 
-    _loads, unmet = _compound_loads(run_ids=part.plan.allocation_runs, region_path=part.subdistrict.path)
+    unmet = result.unmet
     assigned = len(result.stops) - sum(1 for stop in result.stops if stop.unassigned_reason)
     distance = sum(route.distance_km for route, _trips in result.routes)
     load_kg = sum(route.load_kg for route, _trips in result.routes)
     capacity = sum(route.payload_kg * route.trips for route, _trips in result.routes)
     with transaction.atomic():
+        storing = clock.perf_counter()
         _part_store(part, result)
+        # The counter updates below are a handful of rows; the bulk inserts are what storing costs.
+        result.solver["timings"] = {**result.timings, "store_s": round(clock.perf_counter() - storing, 3)}
         DayPlanPart.objects.filter(pk=part_id).update(
             status=DayPlanStatus.DONE,
             stops=len(result.stops),
@@ -726,3 +811,74 @@ def day_plan_part_solve(*, part_id: int) -> DayPlanPart | None:
         _plan_settle(part.plan_id, timezone.now())
     part.refresh_from_db()
     return part
+
+
+# --- where the time went --------------------------------------------------------------------------
+
+PART_PHASES = ("loads_s", "routing_s", "rosters_s", "store_s")
+
+
+@dataclass(frozen=True)
+class PlanTimings:
+    """Seconds spent per phase of a plan.
+
+    `allocation_s` and `split_s` ran once, before the parts; the part phases
+    are summed over the parts that finished (`parts_timed`), and
+    `slowest_part_s` is the longest single part, which bounds the wall time of
+    the fan-out however many workers there are.
+    """
+
+    allocation_s: float | None
+    split_s: float | None
+    parts_timed: int
+    loads_s: float
+    routing_s: float
+    rosters_s: float
+    store_s: float
+    slowest_part_s: float
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "allocation_s": self.allocation_s,
+            "split_s": self.split_s,
+            "parts_timed": self.parts_timed,
+            "loads_s": self.loads_s,
+            "routing_s": self.routing_s,
+            "rosters_s": self.rosters_s,
+            "store_s": self.store_s,
+            "slowest_part_s": self.slowest_part_s,
+        }
+
+
+def day_plan_timings(*, plan: DayPlan) -> PlanTimings:
+    """The plan's phase timings, from its start audit row and its parts' solver records."""
+    from baogong.core.models import AuditLog
+
+    start = (
+        AuditLog.objects.filter(target_type="day_plan", target_id=str(plan.pk), action="day_plan.start")
+        .order_by("pk")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    created = (start or {}).get("timings") or {}
+    totals = dict.fromkeys(PART_PHASES, 0.0)
+    slowest = 0.0
+    timed = 0
+    for solver in plan.parts.filter(status=DayPlanStatus.DONE).values_list("solver", flat=True):
+        timings = solver.get("timings") if isinstance(solver, dict) else None
+        if not timings:
+            continue
+        timed += 1
+        for phase in PART_PHASES:
+            totals[phase] += float(timings.get(phase, 0.0))
+        slowest = max(slowest, sum(float(timings.get(phase, 0.0)) for phase in PART_PHASES))
+    return PlanTimings(
+        allocation_s=created.get("allocation_s"),
+        split_s=created.get("split_s"),
+        parts_timed=timed,
+        loads_s=round(totals["loads_s"], 3),
+        routing_s=round(totals["routing_s"], 3),
+        rosters_s=round(totals["rosters_s"], 3),
+        store_s=round(totals["store_s"], 3),
+        slowest_part_s=round(slowest, 3),
+    )

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -62,6 +62,8 @@ PLANNER_ROLES = frozenset({Role.COMMAND, Role.SUBDISTRICT})
 MAX_FLOOR_UNITS = 100
 MAX_RELIEF_QUANTITY = 100
 SHARE_PLACES = Decimal("0.0001")
+# Households read per query: below SQLite's limit on bound parameters.
+HOUSEHOLD_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,68 @@ class ReliefDemand:
     household_id: int
     kit_id: int
     quantity: int = 1
+
+
+class _HouseholdFacts(NamedTuple):
+    size: int
+    vulnerability_mask: int
+
+
+def _household_facts(household_ids: Sequence[int]) -> dict[int, _HouseholdFacts]:
+    """Size and vulnerability of each household: all the run needs, without loading whole rows.
+
+    Long id lists are slow to bind (PostgreSQL: ~60 ms per thousand ids), so
+    callers pass only the households they could not read otherwise.
+    """
+    facts: dict[int, _HouseholdFacts] = {}
+    for start in range(0, len(household_ids), HOUSEHOLD_CHUNK):
+        chunk = household_ids[start : start + HOUSEHOLD_CHUNK]
+        for pk, size, mask in Household.objects.filter(pk__in=chunk).values_list("pk", "size", "vulnerability_mask"):
+            facts[pk] = _HouseholdFacts(size, mask)
+    return facts
+
+
+def _rows_insert(model: type[models.Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert plain rows into `model`'s table in the current transaction.
+
+    A city's day writes millions of allocation lines; building a model
+    instance per row and letting bulk_create compile the batches costs about
+    ten times the insert itself. Rows go in as given (the caller passes
+    values the fields would store: ids, quantised decimals, booleans, dates);
+    PostgreSQL gets COPY, other databases executemany.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    by_name = {field.name: field.column for field in meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(str(by_name[name])) for name in fields)
+    table = connection.ops.quote_name(meta.db_table)
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def instances_insert(instances: Sequence[models.Model]) -> None:
+    """Insert unsaved instances of one model without reading back their keys.
+
+    Values go through each field's own preparation, as bulk_create does; on
+    PostgreSQL bulk_create binds every column as an escaped text array, which
+    costs more than the insert for rows carrying JSON (rosters, pickup slots).
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in instances]
+    _rows_insert(model, [f.name for f in fields], rows)
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -156,6 +220,7 @@ class _Demand:
     package_lines: dict[int, int]
     ordered_at: dict[int, datetime]
     carried_in: dict[str, int]
+    households: dict[int, _HouseholdFacts]  # read with the order lines, so most need no second query
 
     def add(self, item: str, household_id: int, tier: Tier, quantity: int, ordered_at: datetime | None) -> None:
         draft = self.claims.get((item, household_id, tier))
@@ -168,7 +233,14 @@ class _Demand:
 
 
 def _demand_from_orders(*, supermarket: Organisation, delivery_date: date, rules: AllocationRules) -> _Demand:
-    demand = _Demand(claims={}, baskets=defaultdict(dict), package_lines=defaultdict(int), ordered_at={}, carried_in={})
+    demand = _Demand(
+        claims={},
+        baskets=defaultdict(dict),
+        package_lines=defaultdict(int),
+        ordered_at={},
+        carried_in={},
+        households={},
+    )
     lines = OrderLine.objects.filter(
         order__supermarket=supermarket,
         order__delivery_date=delivery_date,
@@ -176,6 +248,7 @@ def _demand_from_orders(*, supermarket: Organisation, delivery_date: date, rules
     ).values_list(
         "order__household_id",
         "order__household__vulnerability_mask",
+        "order__household__size",
         "order__payment_method",
         "order__created_at",
         "kind",
@@ -184,7 +257,8 @@ def _demand_from_orders(*, supermarket: Organisation, delivery_date: date, rules
         "commodity_id",
         "quantity",
     )
-    for household_id, mask, payment, created_at, kind, kit_id, kit_kind, commodity_id, quantity in lines:
+    for household_id, mask, size, payment, created_at, kind, kit_id, kit_kind, commodity_id, quantity in lines:
+        demand.households[household_id] = _HouseholdFacts(size, mask)
         item = kit_key(kit_id) if kit_id is not None else commodity_key(commodity_id)
         # Free orders are relief the community office entered; a relief kit is relief whoever pays.
         if payment == PaymentMethod.FREE or kit_kind == KitKind.RELIEF_KIT:
@@ -297,7 +371,7 @@ def _supply_of(
 def _package_proposal(
     *,
     demand: _Demand,
-    households: Mapping[int, Household],
+    households: Mapping[int, _HouseholdFacts],
     supermarket: Organisation,
     delivery_date: date,
     rules: AllocationRules,
@@ -348,6 +422,11 @@ def _goods_of(item: str) -> dict[str, int]:
     return {"kit_id": int(pk)} if kind == "kit" else {"commodity_id": int(pk)}
 
 
+LINE_FIELDS = ("run", "item", "household", "tier", "is_prioritised", "weight", "ordered", "floor", "share",
+               "allocated", "rule", "rounding")  # fmt: skip
+CARRY_OVER_FIELDS = ("run", "item", "household", "for_date", "quantity")
+
+
 def _run_store(
     *,
     run: AllocationRun,
@@ -370,35 +449,36 @@ def _run_store(
         )
         for result in allocation.items
     )
-    lines: list[AllocationLine] = []
+    lines: list[tuple[Any, ...]] = []
     unmet: dict[tuple[int, int], int] = defaultdict(int)
     for item, result in zip(items, allocation.items, strict=True):
         for claim_result in result.results:
             claim = claim_result.claim
             lines.append(
-                AllocationLine(
-                    run=run,
-                    item=item,
-                    household_id=claim.household_id,
-                    tier=claim.tier,
-                    is_prioritised=claim_result.prioritised,
-                    weight=claim.weight,
-                    ordered=claim.ordered,
-                    floor=claim_result.floor,
-                    share=_share_decimal(claim_result.share),
-                    allocated=claim_result.allocated,
-                    rule=claim_result.rule,
-                    rounding=claim_result.rounding,
+                (
+                    run.pk,
+                    item.pk,
+                    claim.household_id,
+                    str(claim.tier),
+                    claim_result.prioritised,
+                    claim.weight,
+                    claim.ordered,
+                    claim_result.floor,
+                    _share_decimal(claim_result.share),
+                    claim_result.allocated,
+                    str(claim_result.rule),
+                    str(claim_result.rounding),
                 )
             )
             if claim.ordered > claim_result.allocated:
                 unmet[(item.pk, claim.household_id)] += claim.ordered - claim_result.allocated
-    AllocationLine.objects.bulk_create(lines)
+    _rows_insert(AllocationLine, LINE_FIELDS, lines)
     if rules.carry_over:
         next_day = delivery_date + timedelta(days=1)
-        AllocationCarryOver.objects.bulk_create(
-            AllocationCarryOver(run=run, item_id=item_id, household_id=household_id, for_date=next_day, quantity=q)
-            for (item_id, household_id), q in sorted(unmet.items())
+        _rows_insert(
+            AllocationCarryOver,
+            CARRY_OVER_FIELDS,
+            [(run.pk, item_id, household_id, next_day, q) for (item_id, household_id), q in sorted(unmet.items())],
         )
 
 
@@ -444,7 +524,9 @@ def allocation_run_create(
     if rules.carry_over:
         _demand_add_carry_over(demand, supermarket=supermarket, delivery_date=delivery_date)
     household_ids = sorted({household_id for (_item, household_id, _tier) in demand.claims})
-    households = Household.objects.in_bulk(household_ids)
+    # Relief and carried-over claims may name households without an order today.
+    households = dict(demand.households)
+    households.update(_household_facts([h for h in household_ids if h not in households]))
     claims_by_item: dict[str, list[Claim]] = defaultdict(list)
     for (item, household_id, tier), draft in sorted(demand.claims.items()):
         claims_by_item[item].append(
