@@ -3,7 +3,8 @@
 Thin wrappers that set up Django and call management commands, so the
 Makefile, the README and operators all use one vocabulary:
 
-    baogong demo                      migrate, generate the demo county, create demo logins, serve
+    baogong demo                      migrate, generate the demo county, create demo logins,
+                                      prepare today's delivery day, serve
     baogong serve [--bind ADDR]       serve with gunicorn (static files included)
     baogong worker                    run a background task worker (any number, any machine)
     baogong generate --preset P --seed N
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     if options.command == "demo":
         _manage("migrate", "--no-input", "-v", "0")
         _manage("demo_setup", "--seed", str(options.seed))
+        _manage("demo_day", "--seed", str(options.seed))
         if not options.no_serve:
             _serve(options.bind, workers=2)
     elif options.command == "serve":

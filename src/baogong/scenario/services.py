@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from datetime import time as dt_time
-from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -314,9 +314,22 @@ def demo_offers_publish(*, actor: User) -> int:
     anything for a day is left alone, so running the demo set-up again changes
     nothing. Returns the number of offer lines written.
     """
+    from baogong.orders.selectors import order_delivery_date_current
+
+    compound = CompoundPairing.objects.select_related("compound").order_by("pk").first()
+    if compound is None:
+        return 0
+    first_day = order_delivery_date_current(compound=compound.compound)
+    return sum(
+        demo_offers_for_day_publish(actor=actor, delivery_date=day)
+        for day in (first_day, first_day + timedelta(days=1))
+    )
+
+
+def demo_offers_for_day_publish(*, actor: User, delivery_date: date) -> int:
+    """The demo offers of every paired supermarket for one delivery day (see `demo_offers_publish`)."""
     from baogong.catalog.models import Kit
     from baogong.orders.models import OfferLine
-    from baogong.orders.selectors import order_delivery_date_current
     from baogong.orders.services import offer_line_publish
 
     kits = {k.code: k for k in Kit.objects.all()}
@@ -329,29 +342,27 @@ def demo_offers_publish(*, actor: User) -> int:
         .order_by()
         .values_list("compound_id", "n")
     )
-    served: dict[int, tuple[Organisation, Region, int]] = {}
+    served: dict[int, tuple[Organisation, int]] = {}
     for pairing in pairings:
-        shop, compound, total = served.get(pairing.supermarket_id, (pairing.supermarket, pairing.compound, 0))
-        served[pairing.supermarket_id] = (shop, compound, total + households_by_compound.get(pairing.compound_id, 0))
-    for shop, compound, households in served.values():
-        first_day = order_delivery_date_current(compound=compound)
-        for delivery_date in (first_day, first_day + timedelta(days=1)):
-            if OfferLine.objects.filter(supermarket=shop, delivery_date=delivery_date).exists():
+        shop, total = served.get(pairing.supermarket_id, (pairing.supermarket, 0))
+        served[pairing.supermarket_id] = (shop, total + households_by_compound.get(pairing.compound_id, 0))
+    for shop, households in served.values():
+        if OfferLine.objects.filter(supermarket=shop, delivery_date=delivery_date).exists():
+            continue
+        for kind, code, price, per_household, cap in DEMO_OFFERS:
+            kit = kits.get(code) if kind == "kit" else None
+            commodity = commodities.get(code) if kind == "commodity" else None
+            if kit is None and commodity is None:
                 continue
-            for kind, code, price, per_household, cap in DEMO_OFFERS:
-                kit = kits.get(code) if kind == "kit" else None
-                commodity = commodities.get(code) if kind == "commodity" else None
-                if kit is None and commodity is None:
-                    continue
-                offer_line_publish(
-                    actor=actor,
-                    supermarket=shop,
-                    delivery_date=delivery_date,
-                    price=Decimal(price),
-                    quantity=max(10, round(households * per_household)),
-                    household_cap=cap,
-                    kit=kit,
-                    commodity=commodity,
-                )
-                written += 1
+            offer_line_publish(
+                actor=actor,
+                supermarket=shop,
+                delivery_date=delivery_date,
+                price=Decimal(price),
+                quantity=max(10, round(households * per_household)),
+                household_cap=cap,
+                kit=kit,
+                commodity=commodity,
+            )
+            written += 1
     return written
