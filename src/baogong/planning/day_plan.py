@@ -208,7 +208,20 @@ def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[i
     return loads, unmet
 
 
-def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -> list[float]:
+@dataclass(frozen=True)
+class PartDemand:
+    """Kilograms a subdistrict's gates receive: at compounds with chilled goods (whose whole load needs a
+    cold-chain vehicle, see routing.py) and at the others."""
+
+    cold_kg: float
+    ambient_kg: float
+
+    @property
+    def kg(self) -> float:
+        return self.cold_kg + self.ambient_kg
+
+
+def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -> list[PartDemand]:
     """Allocated kilograms per subdistrict, for splitting the fleet.
 
     The split needs totals only, so the database adds the units up per
@@ -236,13 +249,53 @@ def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -
             found = [index[ancestor] for ancestor in _path_ids(path) if ancestor in index]
             if found:
                 part_of[pk] = found[0]
-    demand = [0.0] * len(subdistricts)
+    kg: dict[int, float] = defaultdict(float)
+    cold: set[int] = set()
     for compound_id, commodity_id, kit_id, units in rows:
         size = commodities.get(commodity_id) if commodity_id is not None else kits.get(kit_id)
         if size is None or compound_id not in part_of:
             continue
-        demand[part_of[compound_id]] += units * size.kg
-    return demand
+        kg[compound_id] += units * size.kg
+        if size.cold:
+            cold.add(compound_id)
+    cold_kg = [0.0] * len(subdistricts)
+    ambient_kg = [0.0] * len(subdistricts)
+    for compound_id, weight in kg.items():
+        totals = cold_kg if compound_id in cold else ambient_kg
+        totals[part_of[compound_id]] += weight
+    return [PartDemand(cold_kg=c, ambient_kg=a) for c, a in zip(cold_kg, ambient_kg, strict=True)]
+
+
+def fleet_split_by_kind(*, demand: Sequence[PartDemand], cold_chain: Sequence[bool]) -> list[list[int]]:
+    """Vehicle indexes per part: as many per part as `fleet_split` gives by total weight, with the
+    refrigerated ones sent where the chilled goods are.
+
+    Sharing vehicles by weight alone can leave a part with chilled goods and no
+    refrigerated van, so its chilled stops go unrouted while a refrigerated van
+    elsewhere carries only dry goods. So each part first takes refrigerated
+    vehicles by its share of the chilled kilograms (never more than its count);
+    refrigerated vehicles left over go to the parts with the most chilled goods,
+    then to any; ordinary vehicles fill the remaining places.
+    """
+    counts = fleet_split(demand_kg=[d.kg for d in demand], vehicles=len(cold_chain))
+    cold = [i for i, refrigerated in enumerate(cold_chain) if refrigerated]
+    dry = [i for i, refrigerated in enumerate(cold_chain) if not refrigerated]
+    chilled = [d.cold_kg for d in demand]
+    wanted = fleet_split(demand_kg=chilled, vehicles=len(cold)) if any(chilled) else [0] * len(demand)
+    taken = [min(w, c) for w, c in zip(wanted, counts, strict=True)]
+    parts: list[list[int]] = []
+    pool = iter(cold)
+    for count in taken:
+        parts.append([next(pool) for _ in range(count)])
+    left_cold = list(pool)
+    for part in sorted(range(len(demand)), key=lambda i: (-chilled[i], i)):
+        while left_cold and len(parts[part]) < counts[part]:
+            parts[part].append(left_cold.pop(0))
+    dry_pool = iter(dry)
+    for part, count in enumerate(counts):
+        while len(parts[part]) < count:
+            parts[part].append(next(dry_pool))
+    return parts
 
 
 def _path_ids(path: str) -> list[int]:
@@ -322,9 +375,9 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
         run_ids.append(run.pk)
     allocated = clock.perf_counter()
 
-    demand_kg = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
+    demand = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
     fleet = _fleet_of(area)
-    counts = fleet_split(demand_kg=demand_kg, vehicles=len(fleet))
+    shares = fleet_split_by_kind(demand=demand, cold_chain=[vehicle.is_cold_chain for vehicle in fleet])
     split = clock.perf_counter()
     plan = DayPlan.objects.create(
         area=area,
@@ -336,13 +389,10 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
         notes=notes,
         created_by=actor,
     )
-    offset = 0
-    parts = []
-    for subdistrict, count in zip(subdistricts, counts, strict=True):
-        parts.append(
-            DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=[v.pk for v in fleet[offset : offset + count]])
-        )
-        offset += count
+    parts = [
+        DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=sorted(fleet[i].pk for i in share))
+        for subdistrict, share in zip(subdistricts, shares, strict=True)
+    ]
     DayPlanPart.objects.bulk_create(parts)
     audit_record(
         actor=actor,

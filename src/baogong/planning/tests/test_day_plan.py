@@ -268,3 +268,37 @@ def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capt
     assert queued == [[pk] for pk in plan.parts.order_by("pk").values_list("pk", flat=True)]
     plan.refresh_from_db()
     assert (plan.status, plan.parts_finished) == (DayPlanStatus.QUEUED, 0)
+
+
+@pytest.mark.parametrize(
+    ("demand", "cold_chain", "expected"),
+    [
+        # Part 0 has chilled goods, part 1 only dry: the refrigerated van (index 2) goes to part 0.
+        (
+            [day_plan.PartDemand(cold_kg=500, ambient_kg=0), day_plan.PartDemand(cold_kg=0, ambient_kg=900)],
+            [False, False, True],
+            [[2], [0, 1]],
+        ),
+        # By weight alone part 1 would get both dry vans and part 0 the refrigerated one anyway;
+        # with chilled goods in both, the refrigerated vans are shared by chilled weight.
+        (
+            [day_plan.PartDemand(cold_kg=100, ambient_kg=0), day_plan.PartDemand(cold_kg=300, ambient_kg=50)],
+            [True, True, True, False],
+            [[0], [1, 2, 3]],
+        ),
+        # Nothing chilled anywhere: every loaded part still gets a vehicle, whatever its kind.
+        (
+            [day_plan.PartDemand(cold_kg=0, ambient_kg=100), day_plan.PartDemand(cold_kg=0, ambient_kg=300)],
+            [True, False],
+            [[0], [1]],
+        ),
+        # More refrigerated vans than chilled places: the spare ones go where the chilled goods are first.
+        (
+            [day_plan.PartDemand(cold_kg=10, ambient_kg=990), day_plan.PartDemand(cold_kg=0, ambient_kg=1000)],
+            [True, True, True, False],
+            [[0, 1], [2, 3]],
+        ),
+    ],
+)
+def test_fleet_split_by_kind(demand, cold_chain, expected):
+    assert day_plan.fleet_split_by_kind(demand=demand, cold_chain=cold_chain) == expected
