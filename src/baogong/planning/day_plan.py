@@ -27,6 +27,7 @@ reading its loads, routing, rosters and pickup slots, and storing the rows;
 from __future__ import annotations
 
 import logging
+import math
 import time as clock
 from collections import defaultdict
 from collections.abc import Iterable
@@ -475,6 +476,52 @@ def _minutes_after(moment: time, minutes: int) -> time:
     return value.time() if value.date() == date(2000, 1, 1) else time(23, 59)
 
 
+def _largest_suitable(vehicles: Sequence[Vehicle], *, cold: bool) -> tuple[float, float]:
+    """Payload (kg) and load space (m³) of the largest vehicle that may carry a load; (0, 0) when none may."""
+    suitable = [v for v in vehicles if v.is_cold_chain or not cold]
+    if not suitable:
+        return 0.0, 0.0
+    largest = max(suitable, key=lambda v: (float(v.payload_kg), float(v.volume_m3), v.pk))
+    return float(largest.payload_kg), float(largest.volume_m3)
+
+
+def drops_split(*, households: Sequence[HouseholdLoad], cap_kg: float, cap_m3: float) -> list[list[HouseholdLoad]]:
+    """Split a compound's goods into drops the largest suitable vehicle can carry, whole households each.
+
+    A compound heavier than every vehicle would otherwise go unrouted although
+    a vehicle could bring it in several trips. The drops are about equal
+    (the load over the fewest drops that could carry it) so the solver can
+    pair a part-drop with other stops; households stay in id order, so a
+    drop's goods are those of whole households, which is what the pick lists
+    and the gate count. A household heavier than the vehicle is a drop of its
+    own (and the router reports it too heavy). With no suitable vehicle
+    (cap 0) the compound is one drop and the router says why it is unrouted.
+    """
+    ordered = sorted(households, key=lambda h: h.household_id)
+    total_kg = sum(h.kg for h in ordered)
+    total_m3 = sum(h.litres for h in ordered) / 1000
+    if cap_kg <= 0 or (total_kg <= cap_kg and (cap_m3 <= 0 or total_m3 <= cap_m3)):
+        return [list(ordered)] if ordered else []
+    count = max(math.ceil(total_kg / cap_kg), math.ceil(total_m3 / cap_m3) if cap_m3 > 0 else 1)
+    target_kg, target_m3 = total_kg / count, total_m3 / count
+    drops: list[list[HouseholdLoad]] = []
+    current: list[HouseholdLoad] = []
+    kg = m3 = 0.0
+    for household in ordered:
+        h_m3 = household.litres / 1000
+        full = kg + household.kg > cap_kg or (cap_m3 > 0 and m3 + h_m3 > cap_m3)
+        enough = len(drops) < count - 1 and (kg >= target_kg or (target_m3 > 0 and m3 >= target_m3))
+        if current and (full or enough):
+            drops.append(current)
+            current, kg, m3 = [], 0.0, 0.0
+        current.append(household)
+        kg += household.kg
+        m3 += h_m3
+    if current:
+        drops.append(current)
+    return drops
+
+
 def _part_compute(part: DayPlanPart) -> PartResult:
     plan = part.plan
     rules = day_rules()
@@ -484,41 +531,51 @@ def _part_compute(part: DayPlanPart) -> PartResult:
     vehicles = list(Vehicle.objects.filter(pk__in=part.vehicle_ids).select_related("home__region").order_by("plate"))
     loaded = clock.perf_counter()
 
-    stops: dict[int, PlanStop] = {}
+    # Keyed by the routing stop id "<compound id>.<drop>".
+    stops: dict[str, PlanStop] = {}
     routable: list[routing.Stop] = []
     for compound_id in sorted(loads):
         load = loads[compound_id]
         compound = compounds[compound_id]
-        stop = PlanStop(
-            plan=plan,
-            part=part,
-            compound=compound,
-            latitude=compound.latitude,
-            longitude=compound.longitude,
-            demand_kg=round(load.kg, 3),
-            volume_m3=round(load.m3, 3),
-            cold_chain=load.cold,
-            households=len(load.households),
-            window_open=rules.gate_opens,
-            window_close=rules.gate_closes,
-        )
-        stops[compound_id] = stop
-        if compound.latitude is None or compound.longitude is None:
-            stop.unassigned_reason = NO_COORDINATES
-            continue
-        routable.append(
-            routing.Stop(
-                id=str(compound_id),
-                lat=compound.latitude,
-                lon=compound.longitude,
-                demand_kg=load.kg,
-                volume_m3=load.m3,
-                needs_cold_chain=load.cold,
-                service_minutes=rules.unloading_minutes,
+        cap_kg, cap_m3 = _largest_suitable(vehicles, cold=load.cold)
+        drops = drops_split(households=list(load.households.values()), cap_kg=cap_kg, cap_m3=cap_m3)
+        for number, members in enumerate(drops, start=1):
+            kg = sum(h.kg for h in members)
+            m3 = sum(h.litres for h in members) / 1000
+            cold = any(h.cold for h in members)
+            stop = PlanStop(
+                plan=plan,
+                part=part,
+                compound=compound,
+                drop=number,
+                household_ids=sorted(h.household_id for h in members) if len(drops) > 1 else [],
+                latitude=compound.latitude,
+                longitude=compound.longitude,
+                demand_kg=round(kg, 3),
+                volume_m3=round(m3, 3),
+                cold_chain=cold,
+                households=len(members),
                 window_open=rules.gate_opens,
                 window_close=rules.gate_closes,
             )
-        )
+            stop_id = f"{compound_id}.{number}"
+            stops[stop_id] = stop
+            if compound.latitude is None or compound.longitude is None:
+                stop.unassigned_reason = NO_COORDINATES
+                continue
+            routable.append(
+                routing.Stop(
+                    id=stop_id,
+                    lat=compound.latitude,
+                    lon=compound.longitude,
+                    demand_kg=kg,
+                    volume_m3=m3,
+                    needs_cold_chain=cold,
+                    service_minutes=rules.unloading_minutes,
+                    window_open=rules.gate_opens,
+                    window_close=rules.gate_closes,
+                )
+            )
 
     depots: dict[int, routing.Depot] = {}
     fleet: list[routing.Vehicle] = []
@@ -590,10 +647,16 @@ def _part_compute(part: DayPlanPart) -> PartResult:
             )
     solver["rules"] = rules.as_dict()
     for stop_id, reason in unassigned.items():
-        stops[int(stop_id)].unassigned_reason = reason
+        stops[stop_id].unassigned_reason = reason
     unrouted_kg = sum(stop.demand_kg for stop in stops.values() if stop.unassigned_reason)
 
-    departures = {int(visit.stop_id): visit.departure for _r, trips in routes for trip in trips for visit in trip.stops}
+    # Pickup opens once a compound's last drop has been unloaded.
+    departures: dict[int, time] = {}
+    for _r, trips in routes:
+        for trip in trips:
+            for visit in trip.stops:
+                compound_id = stops[visit.stop_id].compound_id
+                departures[compound_id] = max(visit.departure, departures.get(compound_id, visit.departure))
     routed = clock.perf_counter()
     rosters, slots = _households_plan(part, loads, compounds, departures, rules)
     finished = clock.perf_counter()
@@ -736,11 +799,11 @@ def _households_plan(
 
 def _part_store(part: DayPlanPart, result: PartResult) -> None:
     route_rows = PlanRoute.objects.bulk_create([route for route, _trips in result.routes])
-    stops = {stop.compound_id: stop for stop in result.stops}
+    stops = {f"{stop.compound_id}.{stop.drop}": stop for stop in result.stops}
     for route, (_row, trips) in zip(route_rows, result.routes, strict=True):
         for trip_number, trip in enumerate(trips, start=1):
             for sequence, visit in enumerate(trip.stops, start=1):
-                stop = stops[int(visit.stop_id)]
+                stop = stops[visit.stop_id]
                 stop.route = route
                 stop.trip = trip_number
                 stop.sequence = sequence

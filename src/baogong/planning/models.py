@@ -406,11 +406,19 @@ class PlanRoute(models.Model):
 
 
 class PlanStop(models.Model):
-    """A compound gate to deliver to; routed (route, trip, sequence, times) or not (reason)."""
+    """A delivery to a compound gate; routed (route, trip, sequence, times) or not (reason).
+
+    A compound whose goods are more than the largest suitable vehicle carries
+    gets several drops (split delivery): drop n carries the goods of the
+    households in `household_ids`; a compound delivered in one drop leaves it
+    empty (all of its households).
+    """
 
     plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="stops_planned")
     part = models.ForeignKey(DayPlanPart, on_delete=models.CASCADE, related_name="stops_planned")
     compound = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    drop = models.PositiveSmallIntegerField(_("drop"), default=1)
+    household_ids = models.JSONField(default=list, blank=True)
     route = models.ForeignKey(PlanRoute, null=True, blank=True, on_delete=models.CASCADE, related_name="stops")
     trip = models.PositiveSmallIntegerField(null=True, blank=True)
     sequence = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -431,7 +439,7 @@ class PlanStop(models.Model):
         ordering = ["route_id", "trip", "sequence", "id"]
         indexes = [models.Index(fields=["route", "trip", "sequence"])]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "compound"], name="plan_stop_one_per_compound"),
+            models.UniqueConstraint(fields=["plan", "compound", "drop"], name="plan_stop_one_per_compound_drop"),
             models.CheckConstraint(
                 condition=Q(route__isnull=True, unassigned_reason__gt="")
                 | Q(route__isnull=False, unassigned_reason=""),
@@ -440,7 +448,7 @@ class PlanStop(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan_id}/{self.compound_id}"
+        return f"{self.plan_id}/{self.compound_id}#{self.drop}"
 
 
 class PlanRoster(models.Model):

@@ -156,8 +156,9 @@ def gate_checklist_stops(*, scope: Scope, plan: DayPlan) -> QuerySet[PlanStop]:
     if "gate" not in sheet_kinds_for(scope) or scope.role not in REGION_SHEET_KINDS:
         return PlanStop.objects.none()
     assert scope.region_path is not None
+    # One checklist per compound: a compound delivered in several drops is listed by its first.
     return (
-        plan.stops_planned.filter(compound__path__startswith=scope.region_path)
+        plan.stops_planned.filter(compound__path__startswith=scope.region_path, drop=1)
         .select_related("compound", "route__vehicle")
         .order_by("compound__code")
     )
@@ -252,6 +253,15 @@ def _goods_rows(*, plan: DayPlan, compound_ids: Iterable[int], supermarket_id: i
         GoodsRow(supermarket, household, compound, building, goods[key], quantity)
         for (supermarket, household, compound, building, key), quantity in summed.items()
     ]
+
+
+def _stop_rows(stop: PlanStop, by_compound: dict[int, list[GoodsRow]]) -> list[GoodsRow]:
+    """The goods one stop carries: its compound's, or only its households' when the compound comes in drops."""
+    rows = by_compound.get(stop.compound_id, [])
+    if not stop.household_ids:
+        return rows
+    carried = set(stop.household_ids)
+    return [row for row in rows if row.household_id in carried]
 
 
 def _goods_lines(rows: Iterable[GoodsRow]) -> list[GoodsLine]:
@@ -502,7 +512,7 @@ def pick_list_keys(*, scope: Scope, plan: DayPlan) -> list[PickListKey]:
     counted: dict[tuple[int, int, int], int] = defaultdict(int)
     for stop in stops:
         assert stop.route_id is not None
-        for supermarket in sorted({row.supermarket_id for row in rows.get(stop.compound_id, [])}):
+        for supermarket in sorted({row.supermarket_id for row in _stop_rows(stop, rows)}):
             counted[(stop.route_id, stop.trip or 1, supermarket)] += 1
     names = dict(Organisation.objects.filter(pk__in={key[2] for key in counted}).values_list("pk", "name"))
     keys = [
@@ -525,7 +535,7 @@ def pick_list_get(*, scope: Scope, plan: DayPlan, route_id: int, trip: int, supe
     rows = _by_compound(
         _goods_rows(plan=plan, compound_ids={s.compound_id for s in stops}, supermarket_id=supermarket_id)
     )
-    stops = [stop for stop in stops if rows.get(stop.compound_id)]
+    stops = [stop for stop in stops if _stop_rows(stop, rows)]
     if not stops:
         raise NotFound()
     orders = dict(
@@ -538,7 +548,7 @@ def pick_list_get(*, scope: Scope, plan: DayPlan, route_id: int, trip: int, supe
     supermarket = Organisation.objects.get(pk=supermarket_id)
     compounds = []
     for stop in stops:
-        compound_rows = rows[stop.compound_id]
+        compound_rows = _stop_rows(stop, rows)
         compounds.append(
             PickCompound(
                 sequence=stop.sequence or 0,
@@ -553,7 +563,7 @@ def pick_list_get(*, scope: Scope, plan: DayPlan, route_id: int, trip: int, supe
                 ],
             )
         )
-    every_row = [row for stop in stops for row in rows[stop.compound_id]]
+    every_row = [row for stop in stops for row in _stop_rows(stop, rows)]
     return PickList(
         route_id=route.pk,
         plan_id=plan.pk,
@@ -619,6 +629,11 @@ def gate_checklist_build(*, plan: DayPlan, stop: PlanStop) -> GateChecklist:
                 checklist_rows.append(
                     GateRow(building, names[supermarket_id], line.name, line.unit, line.quantity, parcels)
                 )
+    # A compound delivered in several drops expects every drop's vehicle.
+    drops = list(
+        plan.stops_planned.filter(compound_id=stop.compound_id).select_related("route__vehicle").order_by("drop")
+    )
+    arrivals = [d.arrival for d in drops if d.arrival is not None]
     return GateChecklist(
         plan_id=plan.pk,
         delivery_date=plan.delivery_date,
@@ -627,14 +642,14 @@ def gate_checklist_build(*, plan: DayPlan, stop: PlanStop) -> GateChecklist:
         compound_code=stop.compound.code,
         gate=_gate_text(stop),
         window=_window_text(stop),
-        vehicle=stop.route.vehicle.plate if stop.route is not None else "",
-        trip=stop.trip,
-        eta=stop.arrival,
-        unrouted_reason=stop.unassigned_reason,
-        households=stop.households,
+        vehicle=", ".join(d.route.vehicle.plate for d in drops if d.route is not None),
+        trip=stop.trip if len(drops) == 1 else None,
+        eta=min(arrivals) if arrivals else None,
+        unrouted_reason="; ".join(sorted({d.unassigned_reason for d in drops if d.unassigned_reason})),
+        households=sum(d.households for d in drops),
         parcels=_parcels(rows),
-        kg=stop.demand_kg,
-        m3=stop.volume_m3,
+        kg=round(sum(d.demand_kg for d in drops), 3),
+        m3=round(sum(d.volume_m3 for d in drops), 3),
         rows=checklist_rows,
     )
 

@@ -252,8 +252,13 @@ def test_baogong_plan_runs_the_plan_command(monkeypatch):
 
     cli.main(["plan", "--date", "2030-04-12", "--area", "S1"])
     cli.main(["plan", "--date", "2030-04-12"])
+    cli.main(["plan", "--date", "2030-04-12", "--sheets", "out"])
 
-    assert calls == [("plan", "--date", "2030-04-12", "--area", "S1"), ("plan", "--date", "2030-04-12")]
+    assert calls == [
+        ("plan", "--date", "2030-04-12", "--area", "S1"),
+        ("plan", "--date", "2030-04-12"),
+        ("plan", "--date", "2030-04-12", "--sheets", "out"),
+    ]
 
 
 def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capture_on_commit_callbacks):
@@ -302,3 +307,62 @@ def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capt
 )
 def test_fleet_split_by_kind(demand, cold_chain, expected):
     assert day_plan.fleet_split_by_kind(demand=demand, cold_chain=cold_chain) == expected
+
+
+def _households(*kgs: float, litres: float = 0.0) -> list[day_plan.HouseholdLoad]:
+    return [day_plan.HouseholdLoad(household_id=i + 1, kg=kg, litres=litres) for i, kg in enumerate(kgs)]
+
+
+def test_a_load_within_the_largest_vehicle_is_one_drop():
+    households = _households(4, 3, 3)
+
+    assert day_plan.drops_split(households=households, cap_kg=10, cap_m3=8) == [households]
+    # No suitable vehicle at all: one drop, and the router says why it is not routed.
+    assert day_plan.drops_split(households=households, cap_kg=0, cap_m3=0) == [households]
+
+
+def test_a_heavy_compound_is_split_into_about_equal_drops_of_whole_households():
+    households = _households(*([2.0] * 14))
+
+    drops = day_plan.drops_split(households=households, cap_kg=10, cap_m3=8)
+
+    # 28 kg over the fewest drops a 10 kg vehicle can carry (3): about 9.3 kg each.
+    assert [[h.household_id for h in drop] for drop in drops] == [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8, 9, 10],
+        [11, 12, 13, 14],
+    ]
+    assert all(sum(h.kg for h in drop) <= 10 for drop in drops)
+
+
+def test_volume_splits_too_and_an_oversized_household_is_a_drop_of_its_own():
+    assert [
+        len(d) for d in day_plan.drops_split(households=_households(1, 1, 1, litres=3000), cap_kg=100, cap_m3=5)
+    ] == [
+        1,
+        1,
+        1,
+    ]
+    drops = day_plan.drops_split(households=_households(3, 15, 3), cap_kg=10, cap_m3=8)
+    assert [[h.household_id for h in drop] for drop in drops] == [[1], [2], [3]]
+
+
+def test_the_plan_delivers_a_compound_heavier_than_every_vehicle_in_drops(pw):
+    regions = pw.ow.world.regions
+    Vehicle.objects.filter(pk__in=[v.pk for v in pw.vehicles.values()]).update(payload_kg=10)
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    drops = list(PlanStop.objects.filter(plan=plan, compound=regions["A1"]).order_by("drop"))
+    assert [(d.drop, d.demand_kg, d.households) for d in drops] == [(1, 10.0, 5), (2, 10.0, 5), (3, 8.0, 4)]
+    assert all(d.route_id is not None and d.unassigned_reason == "" for d in drops)
+    carried = [h for d in drops for h in d.household_ids]
+    a1_households = set(Household.objects.filter(compound=regions["A1"]).values_list("pk", flat=True))
+    assert sorted(carried) == sorted(a1_households)
+    assert len(carried) == len(set(carried))
+    # Every trip stays within the 10 kg payload; A2's 2 kg rides with the last, lighter drop.
+    by_trip: dict[tuple[int, int], float] = {}
+    for stop in PlanStop.objects.filter(plan=plan, route__isnull=False):
+        by_trip[(stop.route_id, stop.trip)] = by_trip.get((stop.route_id, stop.trip), 0) + stop.demand_kg
+    assert max(by_trip.values()) <= 10
+    assert plan.unrouted_kg == 0.0
