@@ -21,7 +21,17 @@ def run(*args: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", var_dir=tmp_path)
     assert result.returncode == 0
-    for command in ("demo", "serve", "worker", "generate", "import", "check-ledger", "manage"):
+    for command in (
+        "demo",
+        "serve",
+        "worker",
+        "generate",
+        "import",
+        "check-ledger",
+        "plan",
+        "purge-personal-data",
+        "manage",
+    ):
         assert command in result.stdout
 
 

@@ -10,7 +10,10 @@ Makefile, the README and operators all use one vocabulary:
     baogong generate --preset P --seed N
     baogong import roster FILE --compound CODE
     baogong check-ledger              on_hand == sum(ledger) for every balance
-    baogong plan --date D [--area A]  plan a delivery day (allocation, routes, rosters, pickup slots)
+    baogong plan --date D [--area A] [--sheets DIR]
+                                      plan a delivery day (allocation, routes, rosters, pickup slots)
+    baogong purge-personal-data --emergency E --confirm
+                                      anonymise an ended emergency's personal data, keep the counts
     baogong manage ...                any Django management command
 """
 
@@ -88,6 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     plan = sub.add_parser("plan", help="plan a delivery day")
     plan.add_argument("--date", required=True, help="delivery day, YYYY-MM-DD")
     plan.add_argument("--area", help="code of the county or subdistrict (default: the county)")
+    plan.add_argument("--sheets", metavar="DIR", help="write every sheet of the plan (PDF and xlsx) to DIR")
+
+    purge = sub.add_parser("purge-personal-data", help="anonymise the personal data of an ended emergency")
+    purge.add_argument("--emergency", required=True, help="code of the emergency's top-level region")
+    purge.add_argument("--confirm", action="store_true", help="required: the purge cannot be undone")
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("args", nargs=argparse.REMAINDER)
@@ -112,7 +120,19 @@ def main(argv: list[str] | None = None) -> None:
     elif options.command == "check-ledger":
         _manage("check_ledger")
     elif options.command == "plan":
-        _manage("plan", "--date", options.date, *(["--area", options.area] if options.area else []))
+        _manage(
+            "plan",
+            "--date",
+            options.date,
+            *(["--area", options.area] if options.area else []),
+            *(["--sheets", options.sheets] if options.sheets else []),
+        )
+    elif options.command == "purge-personal-data":
+        from django.core.management import execute_from_command_line
+
+        # Through the command line runner: a refusal prints its reason and exits 1, without a traceback.
+        confirm = ["--confirm"] if options.confirm else []
+        execute_from_command_line(["baogong", "purge_personal_data", "--emergency", options.emergency, *confirm])
     elif options.command == "manage":
         from django.core.management import execute_from_command_line
 

@@ -8,12 +8,13 @@ the `ErrorOut` body of `core.errors.ApplicationError`, so clients branch on one
 from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import django_auth
 
-from baogong.core.errors import ApplicationError, NotAuthenticated, ValidationFailed
+from baogong.core.errors import ApplicationError, BadRequest, NotAuthenticated, ValidationFailed
 from baogong.core.schemas import AUTH_ERRORS
 
 if TYPE_CHECKING:
@@ -48,6 +49,14 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     # the last string part is the parameter the caller sent.
     names = [str(part) for part in location if isinstance(part, str) and part not in {"query", "path", "body"}]
     return names[-1] if names else ""
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja raises HttpError itself, e.g. for a body that is not JSON: answer the one error body too.
+    if exc.status_code == 400:
+        return application_error(request, BadRequest(_("The request body is not valid JSON.")))
+    return api.create_response(request, {"code": "http_error", "message": exc.message}, status=exc.status_code)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -14,7 +14,14 @@ class OffersParams(Schema):
     household_id: int | None = Field(
         None, ge=1, le=2**63 - 1, description="Community workers: the household to order for. Residents: omit."
     )
-    delivery_date: date | None = Field(None, description="Default: the day whose ordering window is open now.")
+    # Bounded: before 1901 Asia/Shanghai has a local-mean-time offset (+08:05:43) that no RFC 3339
+    # date-time can carry, so the window's times could not be written; no delivery day is that far off anyway.
+    delivery_date: date | None = Field(
+        None,
+        ge=date(2000, 1, 1),
+        le=date(2099, 12, 31),
+        description="Default: the day whose ordering window is open now. From 2000-01-01 to 2099-12-31.",
+    )
 
 
 class OfferLineOut(Schema):

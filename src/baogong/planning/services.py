@@ -118,8 +118,10 @@ def _rows_insert(model: type[models.Model], fields: Sequence[str], rows: list[tu
                 copy.write_row(row)
         return
     placeholders = ", ".join(["%s"] * len(fields))
+    # Only the model's own table and column names, quoted, are formatted in; the values are bound.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608
+        cursor.executemany(sql, rows)
 
 
 def instances_insert(instances: Sequence[models.Model]) -> None:

@@ -149,17 +149,21 @@ def order_place(
     # quantities are taken by conditional statements.
     offer_ids = [line.offer_line_id for line in lines]
     household_query = household_for_ordering_query(scope=scope, household_id=household_id)
+    # The offers are read before the key: on PostgreSQL each statement of the batch sees what was
+    # committed when it started, so a key looked up first could miss the very commit that the offers
+    # read then shows as sold out, and a duplicate of the order that took the last unit would be told
+    # "sold out". Read in this order, a reservation the offers show is always matched by its key.
     reads: list[statements.Statement] = [
-        (statements.KEY_LOOKUP, [actor.pk, idempotency_key]),
         (statements.offers_select(len(offer_ids)), offer_ids),
+        (statements.KEY_LOOKUP, [actor.pk, idempotency_key]),
     ]
     if household_query is not None:
         reads.append(household_query)
     results = statements.run(reads)
-    offers = {row[0]: _offer_from_row(row) for row in statements.rows(results[1])}
+    offers = {row[0]: _offer_from_row(row) for row in statements.rows(results[0])}
     sold_out = _sold_out(lines=lines, offers=offers)
     # Checked either way: a retry of the order that took the last unit must get its order back, not "sold out".
-    earlier = statements.rows(results[0])
+    earlier = statements.rows(results[1])
     if earlier:
         stored_fingerprint, status_code, response, order_id = earlier[0]
         return _replay_stored(
