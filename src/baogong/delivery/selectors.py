@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 
 from baogong.accounts.models import Role
 from baogong.core.errors import NotFound
-from baogong.core.masking import mask_phone
+from baogong.core.masking import mask_id_number, mask_phone
 from baogong.core.scoping import Scope
 from baogong.core.services import personal_data_access_record
 from baogong.enterprises.models import Organisation, OrganisationKind
@@ -149,17 +149,22 @@ class DriverView:
 
 
 def driver_present(*, driver: Driver, scope: Scope, actor: User | None, unmasked: bool = False) -> DriverView:
-    """The driver as a page shows it; the phone is unmasked (and the access recorded) only for dispatch roles."""
+    """The driver as a page shows it; phone and licence number (a Chinese driving licence number is the
+    holder's ID number) are unmasked, and the access recorded, only for dispatch roles that ask."""
     may_unmask = unmasked and actor is not None and scope.role in DRIVER_PHONE_ROLES
     if may_unmask and actor is not None:
         personal_data_access_record(
-            actor=actor, subject_type="driver", subject_ids=[driver.pk], fields=["phone"], purpose="dispatch"
+            actor=actor,
+            subject_type="driver",
+            subject_ids=[driver.pk],
+            fields=["phone", "licence_number"],
+            purpose="dispatch",
         )
     return DriverView(
         id=driver.pk,
         name=driver.name,
         phone=driver.phone if may_unmask else mask_phone(driver.phone),
-        licence_number=driver.licence_number,
+        licence_number=driver.licence_number if may_unmask else mask_id_number(driver.licence_number),
         employer=driver.employer.name,
         itinerary_status=driver.itinerary_status,
         masked=not may_unmask,

@@ -239,3 +239,20 @@ def test_nav_links_follow_the_role(client, gw):
     assert reverse("delivery:vehicle_list") not in volunteer_nav
     assert reverse("delivery:vehicle_list") in department_nav
     assert reverse("delivery:command_view") not in department_nav
+
+
+def test_a_driver_licence_number_is_masked_unless_dispatch_asks(gw):
+    from baogong.core.models import PersonalDataAccess
+    from baogong.core.scoping import scope_of
+    from baogong.delivery.selectors import driver_present
+
+    owner = factories.organisation(gw.ow.world.regions["S1"])
+    person = factories.driver(owner, licence_number="330102199001011234")
+    command = gw.ow.world.users[Role.COMMAND]
+
+    masked = driver_present(driver=person, scope=scope_of(command), actor=command)
+    shown = driver_present(driver=person, scope=scope_of(command), actor=command, unmasked=True)
+
+    assert (masked.licence_number, masked.phone) == ("3****************4", "139****5678")
+    assert (shown.licence_number, shown.phone) == ("330102199001011234", "13912345678")
+    assert list(PersonalDataAccess.objects.values_list("fields", flat=True)) == [["phone", "licence_number"]]

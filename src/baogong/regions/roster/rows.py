@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -241,7 +242,9 @@ def _cell_text(value: CellValue) -> str:
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return " ".join(str(value).split())
+    # NFKC turns full-width digits and letters (common from Chinese input methods) into ASCII, so
+    # "１３８１２３４５６７８" is stored and matched as the same phone as "13812345678".
+    return " ".join(unicodedata.normalize("NFKC", str(value)).split())
 
 
 def _optional_text(value: CellValue) -> str:

@@ -457,3 +457,22 @@ def test_the_template_has_the_titles_an_instructions_sheet_and_imports_when_fill
 
     assert (result.rows, result.created) == (1, 1)
     assert Household.objects.get().head_name == "王建国"
+
+
+def test_full_width_digits_and_letters_are_stored_as_ascii(tree, worker):
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    row = roster_row(
+        "１号楼", "１单元", "１０１", "王建国", 3, "13812345678".translate(full_width), VALID_ID.translate(full_width)
+    )
+
+    result = run(worker, tree.compound, roster_file([row]))
+
+    assert result.created == 1
+    stored = Household.objects.get()
+    assert (stored.unit.parent.name, stored.unit.name, stored.room, stored.phone, stored.id_number) == (
+        "1号楼",
+        "1单元",
+        "101",
+        "13812345678",
+        VALID_ID,
+    )
