@@ -132,6 +132,18 @@ class HouseholdLoad:
     kg: float = 0.0
     litres: float = 0.0
     cold: bool = False
+    # The chilled part of kg and litres (goods that need a cold-chain vehicle).
+    cold_kg: float = 0.0
+    cold_litres: float = 0.0
+
+    def portions(self) -> list[HouseholdLoad]:
+        """The household's chilled and ambient goods as separate loads (those it has)."""
+        parts = []
+        if self.cold:
+            parts.append(HouseholdLoad(self.household_id, self.cold_kg, self.cold_litres, True, self.cold_kg))
+        if self.kg - self.cold_kg > 1e-9 or self.litres - self.cold_litres > 1e-9 or not self.cold:
+            parts.append(HouseholdLoad(self.household_id, self.kg - self.cold_kg, self.litres - self.cold_litres))
+        return parts
 
 
 @dataclass
@@ -205,7 +217,10 @@ def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[i
         household = compound.households.setdefault(household_id, HouseholdLoad(household_id))
         household.kg += allocated * size.kg
         household.litres += allocated * size.litres
-        household.cold = household.cold or size.cold
+        if size.cold:
+            household.cold = True
+            household.cold_kg += allocated * size.kg
+            household.cold_litres += allocated * size.litres
     return loads, unmet
 
 
@@ -537,8 +552,13 @@ def _part_compute(part: DayPlanPart) -> PartResult:
     for compound_id in sorted(loads):
         load = loads[compound_id]
         compound = compounds[compound_id]
-        cap_kg, cap_m3 = _largest_suitable(vehicles, cold=load.cold)
-        drops = drops_split(households=list(load.households.values()), cap_kg=cap_kg, cap_m3=cap_m3)
+        # Chilled goods ride in refrigerated vehicles, the rest in any: a compound with both gets
+        # separate drops for each, so one household's frozen pork does not need a cold van for its rice.
+        drops: list[list[HouseholdLoad]] = []
+        for cold in (True, False):
+            portion = [p for h in load.households.values() for p in h.portions() if p.cold == cold]
+            cap_kg, cap_m3 = _largest_suitable(vehicles, cold=cold)
+            drops.extend(drops_split(households=portion, cap_kg=cap_kg, cap_m3=cap_m3))
         for number, members in enumerate(drops, start=1):
             kg = sum(h.kg for h in members)
             m3 = sum(h.litres for h in members) / 1000

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from baogong.accounts.models import Role
-from baogong.catalog.models import Commodity, Kit
+from baogong.catalog.models import Commodity, Kit, KitLine
 from baogong.core.errors import NotFound
 from baogong.core.masking import mask_name, mask_phone
 from baogong.delivery.models import GreenPass, GreenPassStatus
@@ -198,6 +198,7 @@ class Goods:
     key: str  # "c<id>" or "k<id>"
     name: str
     unit: str
+    cold: bool = False  # needs a cold-chain vehicle (a kit: any of its goods does)
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,13 @@ def _goods_rows(*, plan: DayPlan, compound_ids: Iterable[int], supermarket_id: i
     commodities = {c.pk: c for c in Commodity.objects.filter(pk__in={r[4] for r in raw if r[4] is not None})}
     kits = {k.pk: k for k in Kit.objects.filter(pk__in={r[5] for r in raw if r[5] is not None})}
     goods: dict[str, Goods] = {}
+    cold_kits = set(
+        KitLine.objects.filter(kit_id__in=list(kits), commodity__is_cold_chain=True).values_list("kit_id", flat=True)
+    )
     for commodity in commodities.values():
-        goods[f"c{commodity.pk}"] = Goods(f"c{commodity.pk}", commodity.name, commodity.unit)
+        goods[f"c{commodity.pk}"] = Goods(f"c{commodity.pk}", commodity.name, commodity.unit, commodity.is_cold_chain)
     for kit in kits.values():
-        goods[f"k{kit.pk}"] = Goods(f"k{kit.pk}", kit.name, _("package"))
+        goods[f"k{kit.pk}"] = Goods(f"k{kit.pk}", kit.name, _("package"), kit.pk in cold_kits)
     # Several tiers of one household and item are separate lines; the sheet adds them up.
     summed: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for supermarket, household, compound, building, commodity_id, kit_id, allocated in raw:
@@ -256,12 +260,13 @@ def _goods_rows(*, plan: DayPlan, compound_ids: Iterable[int], supermarket_id: i
 
 
 def _stop_rows(stop: PlanStop, by_compound: dict[int, list[GoodsRow]]) -> list[GoodsRow]:
-    """The goods one stop carries: its compound's, or only its households' when the compound comes in drops."""
+    """The goods one stop carries: all its compound's, or, when the compound comes in several drops,
+    its households' chilled goods (a cold-chain drop) or their other goods (any other drop)."""
     rows = by_compound.get(stop.compound_id, [])
     if not stop.household_ids:
         return rows
     carried = set(stop.household_ids)
-    return [row for row in rows if row.household_id in carried]
+    return [row for row in rows if row.household_id in carried and row.goods.cold == stop.cold_chain]
 
 
 def _goods_lines(rows: Iterable[GoodsRow]) -> list[GoodsLine]:

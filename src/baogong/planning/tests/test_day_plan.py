@@ -366,3 +366,16 @@ def test_the_plan_delivers_a_compound_heavier_than_every_vehicle_in_drops(pw):
         by_trip[(stop.route_id, stop.trip)] = by_trip.get((stop.route_id, stop.trip), 0) + stop.demand_kg
     assert max(by_trip.values()) <= 10
     assert plan.unrouted_kg == 0.0
+
+
+def test_a_household_load_splits_into_its_chilled_and_other_goods():
+    mixed = day_plan.HouseholdLoad(7, kg=12.0, litres=20.0, cold=True, cold_kg=2.0, cold_litres=3.0)
+    dry = day_plan.HouseholdLoad(8, kg=5.0, litres=6.0)
+    chilled = day_plan.HouseholdLoad(9, kg=1.5, litres=2.0, cold=True, cold_kg=1.5, cold_litres=2.0)
+
+    assert [(p.household_id, p.kg, p.litres, p.cold) for p in mixed.portions()] == [
+        (7, 2.0, 3.0, True),
+        (7, 10.0, 17.0, False),
+    ]
+    assert [(p.kg, p.cold) for p in dry.portions()] == [(5.0, False)]
+    assert [(p.kg, p.cold) for p in chilled.portions()] == [(1.5, True)]

@@ -506,9 +506,31 @@ def test_index_query_count_does_not_grow_with_the_plan(client, sw, django_assert
     client.get(url)
 
     # Session, user, the user's region; the plan; for the pick lists routes, stops, allocated lines and
-    # kits (no loose commodities are allocated here, so no commodity query) and supermarket names; then
-    # the route list, gates and rosters the page shows.
-    with django_assert_num_queries(12):
+    # kits and which kits hold chilled goods (no loose commodities are allocated here, so no commodity
+    # query) and supermarket names; then the route list, gates and rosters the page shows.
+    with django_assert_num_queries(13):
         response = client.get(url)
 
     assert response.status_code == 200
+
+
+def test_a_drop_of_a_split_compound_carries_only_its_households_goods_of_its_kind():
+    from baogong.planning.models import PlanStop
+    from baogong.planning.sheets import Goods, GoodsRow, _stop_rows
+
+    milk, rice = Goods("c1", "牛奶", "盒", cold=True), Goods("c2", "大米", "袋")
+    rows = {
+        5: [
+            GoodsRow(1, 10, 5, "1号楼", milk, 2),
+            GoodsRow(1, 10, 5, "1号楼", rice, 1),
+            GoodsRow(1, 11, 5, "1号楼", rice, 3),
+        ]
+    }
+
+    whole = PlanStop(compound_id=5, household_ids=[], cold_chain=True)
+    chilled = PlanStop(compound_id=5, household_ids=[10, 11], cold_chain=True)
+    other = PlanStop(compound_id=5, household_ids=[11], cold_chain=False)
+
+    assert _stop_rows(whole, rows) == rows[5]
+    assert _stop_rows(chilled, rows) == [rows[5][0]]
+    assert _stop_rows(other, rows) == [rows[5][2]]
