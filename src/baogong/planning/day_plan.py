@@ -751,10 +751,18 @@ def _households_plan(
             if compound_id in departures:
                 arrived = departures[compound_id]
                 opens = max(opens, _minutes_after(time(arrived.hour, arrived.minute - arrived.minute % 15), 15))
+            closes = rules.gate_closes
+            if _minutes_after(opens, rules.pickup.slot_minutes) > closes:
+                # The last drop arrives too late for a slot before the gate closes: the distribution
+                # point stays open after it for as many slots as the households need.
+                needed = math.ceil(len(members) / rules.pickup.capacity) * rules.pickup.slot_minutes
+                closes = _minutes_after(opens, needed)
+            if closes <= opens:
+                continue  # goods arriving in the last minutes of the day: nothing can be handed out today
             pickup = pickup_slots_plan(
                 households=[PickupHousehold(household_id=h.pk, building=h.building, unit=h.unit) for h in members],
                 opens=opens,
-                closes=rules.gate_closes,
+                closes=closes,
                 rules=rules.pickup,
             )
             for slot in pickup.slots:

@@ -379,3 +379,24 @@ def test_a_household_load_splits_into_its_chilled_and_other_goods():
     ]
     assert [(p.kg, p.cold) for p in dry.portions()] == [(5.0, False)]
     assert [(p.kg, p.cold) for p in chilled.portions()] == [(1.5, True)]
+
+
+def test_goods_arriving_after_the_last_pickup_slot_get_slots_after_the_gate_closes(pw):
+    from datetime import time as clock_time
+
+    from baogong.planning.day_rules import day_rules
+
+    regions = pw.ow.world.regions
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+    part = plan.parts.get(subdistrict=regions["S1"])
+    loads, _unmet = day_plan._compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
+    compounds = day_plan.Region.objects.in_bulk(list(loads))
+
+    # Controlled A2's last drop leaves the gate at 17:55, after the last slot (17:45-18:00) began.
+    _rosters, slots = day_plan._households_plan(
+        part, loads, compounds, {regions["A2"].pk: clock_time(17, 55)}, day_rules()
+    )
+
+    assert [(s.compound_id, s.starts, s.ends, s.household_count) for s in slots] == [
+        (regions["A2"].pk, clock_time(18, 0), clock_time(18, 15), 1)
+    ]
