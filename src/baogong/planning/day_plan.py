@@ -66,7 +66,7 @@ from .models import (
     PlanRoute,
     PlanStop,
 )
-from .pickup_slots import PickupHousehold, pickup_slots_plan
+from .pickup_slots import PickupHousehold, PickupPlan, pickup_slots_plan
 from .rosters import Delivery, rosters_build
 from .rosters import Volunteer as RosterVolunteer
 from .services import PLANNER_ROLES, allocation_run_create, instances_insert
@@ -722,6 +722,26 @@ def _roster_households(loads: dict[int, CompoundLoad]) -> dict[int, _RosterHouse
     return found
 
 
+def _pickup_plan(members: Sequence[_RosterHousehold], *, opens: time, rules: DayRules) -> PickupPlan | None:
+    """Pickup slots from `opens` to the gate's closing, or later when the households do not fit before it.
+
+    Goods that arrive late (the last drop of a busy day) still have to reach
+    every household: the distribution point then stays open after the gate
+    closes for as many slots as the households left over need (to 23:59 at
+    most). None when not even one slot fits in the day.
+    """
+    households = [PickupHousehold(household_id=h.pk, building=h.building, unit=h.unit) for h in members]
+    closes = max(rules.gate_closes, _minutes_after(opens, rules.pickup.slot_minutes))
+    while True:
+        if closes <= opens:
+            return None
+        pickup = pickup_slots_plan(households=households, opens=opens, closes=closes, rules=rules.pickup)
+        if not pickup.unplaced or closes == time(23, 59):
+            return pickup
+        extra = math.ceil(len(pickup.unplaced) / rules.pickup.capacity) * rules.pickup.slot_minutes
+        closes = _minutes_after(closes, extra)
+
+
 def _households_plan(
     part: DayPlanPart,
     loads: dict[int, CompoundLoad],
@@ -751,20 +771,9 @@ def _households_plan(
             if compound_id in departures:
                 arrived = departures[compound_id]
                 opens = max(opens, _minutes_after(time(arrived.hour, arrived.minute - arrived.minute % 15), 15))
-            closes = rules.gate_closes
-            if _minutes_after(opens, rules.pickup.slot_minutes) > closes:
-                # The last drop arrives too late for a slot before the gate closes: the distribution
-                # point stays open after it for as many slots as the households need.
-                needed = math.ceil(len(members) / rules.pickup.capacity) * rules.pickup.slot_minutes
-                closes = _minutes_after(opens, needed)
-            if closes <= opens:
+            pickup = _pickup_plan(members, opens=opens, rules=rules)
+            if pickup is None:
                 continue  # goods arriving in the last minutes of the day: nothing can be handed out today
-            pickup = pickup_slots_plan(
-                households=[PickupHousehold(household_id=h.pk, building=h.building, unit=h.unit) for h in members],
-                opens=opens,
-                closes=closes,
-                rules=rules.pickup,
-            )
             for slot in pickup.slots:
                 if not slot.households:
                     continue
