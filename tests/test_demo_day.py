@@ -11,8 +11,9 @@ from django.test import Client
 
 from baogong.accounts.models import User
 from baogong.core.models import AuditLog
+from baogong.delivery.models import GreenPass
 from baogong.orders.models import Order, OrderLine, PurchaseOrder
-from baogong.planning.models import DayPlan, PlanRoster
+from baogong.planning.models import DayPlan, PlanRoster, PlanRoute
 from baogong.scenario.demo_day import demo_day_prepare
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,14 @@ def test_the_demo_day_is_placed_confirmed_and_planned_through_the_services(demo)
     assert (plan.delivery_date, plan.status, plan.area_id) == (DAY, "done", community.region.parent_id)
     volunteer = User.objects.get(username="volunteer")
     assert PlanRoster.objects.filter(plan=plan, volunteer=volunteer, compound_id=volunteer.region_id).count() == 1
+    # One driver and one green pass per routed vehicle, for the compounds of its route.
+    routes = list(PlanRoute.objects.filter(plan=plan).select_related("vehicle"))
+    assert day.passes == len(routes) >= 1
+    for route in routes:
+        issued = GreenPass.objects.get(vehicle=route.vehicle)
+        assert set(issued.destinations.values_list("pk", flat=True)) == set(
+            route.stops.values_list("compound_id", flat=True)
+        )
 
 
 def test_running_it_again_changes_nothing(demo):

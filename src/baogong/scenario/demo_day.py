@@ -7,10 +7,11 @@ for the demo resident), closes the window, consolidates, has the demo
 supermarket confirm its purchase orders with one planted shortage, and plans
 the demo subdistrict's day. The orders go through the same services as real
 ones (caps, stock, idempotency keys, audit rows), at the times they would have
-been placed yesterday. Afterwards the volunteer login finds its compound's
-gate checklist and a courier roster, the supplier its pick lists, the
-command office the plan, sheets and boards; residents can still order for
-tomorrow, whose window stays open.
+been placed yesterday; every routed vehicle gets a driver and a green pass for
+its route. Afterwards the volunteer login finds its compound's gate checklist
+and a courier roster, the supplier its pick lists, the checkpoint officer
+passes to check, the command office the plan, sheets and boards; residents
+can still order for tomorrow, whose window stays open.
 
 Running it again when today already has orders changes nothing.
 """
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from baogong.accounts.models import Role, User
 from baogong.core.errors import ApplicationError, Conflict
+from baogong.delivery.services import driver_create, pass_issue
 from baogong.orders.models import Channel, OfferLine, Order, PurchaseOrder, PurchaseOrderStatus
 from baogong.orders.services import (
     LineRequest,
@@ -37,7 +39,7 @@ from baogong.orders.services import (
 )
 from baogong.planning.day_plan import day_plan_solve
 from baogong.planning.models import DayPlan, PlanRoster
-from baogong.regions.models import Household
+from baogong.regions.models import Household, Region
 
 from .services import demo_offers_for_day_publish
 
@@ -53,6 +55,7 @@ BASKET = (
 )
 SHORT_CODE, SHORT_SHARE = "milk", 0.75
 PLAN_TIME_LIMIT_S = 3.0
+DRIVER_NAMES = ("张师傅", "李师傅", "王师傅", "刘师傅", "陈师傅", "杨师傅")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class DemoDay:
     purchase_orders: int
     confirmed: int
     plan_id: int
+    passes: int
 
 
 def _offer_code(offer: OfferLine) -> str:
@@ -151,6 +155,7 @@ def demo_day_prepare(*, today: date | None = None, seed: int = 1) -> DemoDay | N
         actor=command, delivery_date=today, area=community.region.parent, time_limit_s=PLAN_TIME_LIMIT_S
     )
     _volunteer_walks_first(plan=plan, volunteer=users["volunteer"])
+    passes = _passes_issue(plan=plan, actor=command, today=today, rng=rng)
     return DemoDay(
         delivery_date=today,
         orders=placed,
@@ -158,7 +163,43 @@ def demo_day_prepare(*, today: date | None = None, seed: int = 1) -> DemoDay | N
         purchase_orders=len(purchase_orders),
         confirmed=confirmed,
         plan_id=plan.pk,
+        passes=passes,
     )
+
+
+def _passes_issue(*, plan: DayPlan, actor: User, today: date, rng: random.Random) -> int:
+    """A driver and a green pass for every routed vehicle, so the checkpoint login has passes to scan.
+
+    The pass follows "one vehicle, one pass, one route": from the vehicle's
+    depot to the compounds of its route, valid for the delivery day.
+    """
+    tz = timezone.get_current_timezone()
+    issued = 0
+    for route in plan.routes.select_related("vehicle__owner", "depot").order_by("pk"):
+        destinations = list(
+            Region.objects.filter(pk__in=route.stops.values_list("compound_id", flat=True)).order_by("pk")
+        )
+        vehicle = route.vehicle
+        driver = driver_create(
+            actor=actor,
+            name=rng.choice(DRIVER_NAMES),
+            phone=f"139{rng.randrange(10**8):08d}",
+            licence_number=f"DEMO{vehicle.pk:06d}{today:%Y%m%d}",
+            employer=vehicle.owner,
+            last_negative_test_at=datetime.combine(today - timedelta(days=1), time(9, 0), tzinfo=tz),
+        )
+        pass_issue(
+            actor=actor,
+            region=plan.area,
+            vehicle=vehicle,
+            driver=driver,
+            valid_from=datetime.combine(today, time(0, 0), tzinfo=tz),
+            valid_until=datetime.combine(today, time(23, 59), tzinfo=tz),
+            destinations=destinations,
+            origin_stock_point=route.depot,
+        )
+        issued += 1
+    return issued
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "Today's delivery day: %(orders)s proxy orders (%(sold_out)s sold out), %(pos)s purchase orders "
-                "(%(confirmed)s confirmed by the demo supermarket, one short), plan %(plan)s."
+                "(%(confirmed)s confirmed by the demo supermarket, one short), plan %(plan)s, %(passes)s green passes."
             )
             % {
                 "orders": day.orders,
@@ -36,5 +36,6 @@ class Command(BaseCommand):
                 "pos": day.purchase_orders,
                 "confirmed": day.confirmed,
                 "plan": day.plan_id,
+                "passes": day.passes,
             }
         )
