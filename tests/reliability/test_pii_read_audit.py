@@ -87,7 +87,7 @@ def test_r16_every_reveal_writes_one_row_and_masked_reads_none(client, world, re
     assert [(r.actor_id, int(r.subject_id), r.request_id) for r in rows] == expected
     assert len(complete) == REVEALS
     assert sorted({(r.subject_type, r.purpose, tuple(r.fields)) for r in rows}) == [
-        ("driver", "dispatch", ("phone",)),
+        ("driver", "dispatch", ("phone", "licence_number")),
         ("household", "admin", ("head_name", "phone", "id_number")),
         ("household", "api", ("head_name", "phone", "id_number")),
         ("household", "household_page", ("head_name", "phone", "id_number")),

@@ -78,7 +78,10 @@ def planted(rows: list[list[object]]) -> tuple[list[list[object]], dict[int, str
         elif kind == "duplicate":
             row[0], row[1], row[2] = spoilt[index - 1][0], spoilt[index - 1][1], spoilt[index - 1][2]
         elif kind == "full_width":
-            row[5] = str(row[5]).translate(FULL_WIDTH)
+            # Full-width digits are normalised (NFKC) and then checked like any: a wrong check digit typed
+            # in full width is still refused; a right one is accepted (see the roster import tests).
+            last = str(row[6])[-1]
+            row[6] = (str(row[6])[:-1] + ("0" if last != "0" else "1")).translate(FULL_WIDTH)
         elif kind == "ten_digit_phone":
             row[5] = str(row[5])[:10]
         else:

@@ -60,7 +60,13 @@ for path in sys.argv[1:]:
         "cpu_seconds": time.process_time() - cpu_started,
     }}
     del data
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent (the test worker) across exec,
+# while the high-water mark belongs to this process's own memory.
+try:
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"results": results, "peak_rss_bytes": peak_kb * 1024}}))
 """
 
