@@ -1,65 +1,14 @@
-// Checkpoint page: read the pass QR with the camera where the browser has BarcodeDetector,
-// put its content in the form and submit. Without it the officer types the 12-digit number.
+// Checkpoint page: a pass QR read with the camera (qr_scan.js) fills the form. Without a camera
+// the officer types the 12-digit number.
 (function () {
   "use strict";
-  var scan = document.getElementById("scan");
-  var form = document.getElementById("check-form");
-  if (!scan || !form || !("BarcodeDetector" in window) || !navigator.mediaDevices) {
-    return;
-  }
-  var input = form.querySelector("[name=payload_or_number]");
-  var plate = form.querySelector("[name=plate_seen]");
-  var video = document.getElementById("scan-video");
-  var note = document.getElementById("scan-note");
-  var start = document.getElementById("scan-start");
-  var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-  var stream = null;
-
-  function stop() {
-    if (stream) {
-      stream.getTracks().forEach(function (track) { track.stop(); });
-      stream = null;
+  window.baogongQrScan("check-form", "payload_or_number", function (form) {
+    // The plate must be read off the vehicle itself; submit only once it is there.
+    var plate = form.querySelector("[name=plate_seen]");
+    if (plate && plate.value.trim()) {
+      form.submit();
+    } else if (plate) {
+      plate.focus();
     }
-    video.hidden = true;
-    note.hidden = true;
-  }
-
-  function look() {
-    if (!stream) {
-      return;
-    }
-    detector.detect(video).then(function (codes) {
-      if (codes.length && codes[0].rawValue) {
-        input.value = codes[0].rawValue;
-        stop();
-        // The plate must be read off the vehicle itself; submit only once it is there.
-        if (plate && plate.value.trim()) {
-          form.submit();
-        } else if (plate) {
-          plate.focus();
-        }
-        return;
-      }
-      window.requestAnimationFrame(look);
-    }).catch(function () {
-      window.requestAnimationFrame(look);
-    });
-  }
-
-  scan.hidden = false;
-  start.addEventListener("click", function () {
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
-      .then(function (media) {
-        stream = media;
-        video.srcObject = media;
-        video.hidden = false;
-        note.hidden = false;
-        return video.play();
-      })
-      .then(look)
-      .catch(function () {
-        stop();
-        input.focus();
-      });
   });
 })();
