@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,15 +23,13 @@ from ..models import (
     Order,
     OrderLine,
     OrderStatus,
-    PaymentKind,
     PaymentMethod,
-    PaymentStatus,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
 )
 from ..selectors import order_window_get, orders_awaiting_consolidation, purchase_order_get
-from .lifecycle import _payment_record, _transition
+from .lifecycle import _order_settle_short
 from .rules import SUPPLIER_ROLES, _validate_whole
 
 if TYPE_CHECKING:
@@ -263,24 +261,11 @@ def short_split(
 
 
 def _order_confirm(*, actor: User, order: Order, lines: list[OrderLine]) -> None:
-    delivered_amount = sum((line.unit_price * (line.confirmed_quantity or 0) for line in lines), Decimal("0.00"))
-    nothing_left = all((line.confirmed_quantity or 0) == 0 for line in lines)
-    partial = not nothing_left and any((line.confirmed_quantity or 0) < line.quantity for line in lines)
-    reasons = sorted({line.short_reason for line in lines if line.short_reason})
-    reason = "; ".join(reasons)[:255]
-    new_due = Decimal("0.00") if order.payment_method == PaymentMethod.FREE else delivered_amount
-    refund = order.amount_due - new_due if order.payment_status == PaymentStatus.PAID else Decimal("0.00")
-    changes: dict[str, Any] = {"amount_due": new_due, "is_partial": partial, "reason": reason}
-    if nothing_left and order.payment_status == PaymentStatus.PAID:
-        changes["payment_status"] = PaymentStatus.REFUNDED
-    _transition(
-        order=order,
+    _order_settle_short(
         actor=actor,
+        order=order,
+        lines=lines,
         from_statuses=[OrderStatus.PLACED],
-        to_status=OrderStatus.SHORT if nothing_left else OrderStatus.CONFIRMED,
-        note=reason,
-        action="order.short" if nothing_left else "order.confirm",
-        **changes,
+        kept_status=OrderStatus.CONFIRMED,
+        kept_action="order.confirm",
     )
-    if refund > 0:
-        _payment_record(order=order, kind=PaymentKind.REFUND, amount=refund, actor=actor)

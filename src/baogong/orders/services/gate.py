@@ -18,8 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -29,13 +28,10 @@ from ..models import (
     Order,
     OrderLine,
     OrderStatus,
-    PaymentKind,
-    PaymentMethod,
-    PaymentStatus,
     PurchaseOrder,
 )
 from .consolidation import short_split
-from .lifecycle import _payment_record, _transition
+from .lifecycle import _order_settle_short, _reason_join, _transition
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
@@ -99,10 +95,6 @@ def _confirmed_of(confirmed: dict[int, int]) -> Callable[[OrderLine], int]:
     return wanted
 
 
-def _reason_join(*reasons: str) -> str:
-    return "; ".join(reason for reason in reasons if reason)[:255]
-
-
 @transaction.atomic
 def orders_gate_verify(
     *, actor: User, purchase_order: PurchaseOrder, shortfalls: Sequence[GateShortfall], note: str = ""
@@ -159,7 +151,15 @@ def orders_gate_verify(
                 action="order.at_gate",
             )
         if order.pk in cut_orders:
-            _order_settle_after_gate(actor=actor, order=order, lines=lines_of[order.pk], note=note)
+            _order_settle_short(
+                actor=actor,
+                order=order,
+                lines=lines_of[order.pk],
+                from_statuses=[OrderStatus.AT_GATE],
+                kept_status=OrderStatus.VERIFIED,
+                kept_action="order.verify",
+                note=note,
+            )
         else:
             _transition(
                 order=order,
@@ -170,25 +170,3 @@ def orders_gate_verify(
                 action="order.verify",
             )
     return cuts
-
-
-def _order_settle_after_gate(*, actor: User, order: Order, lines: list[OrderLine], note: str) -> None:
-    left_amount = sum((line.unit_price * (line.confirmed_quantity or 0) for line in lines), Decimal("0.00"))
-    nothing_left = all((line.confirmed_quantity or 0) == 0 for line in lines)
-    reason = _reason_join(*sorted({line.short_reason for line in lines if line.short_reason}))
-    new_due = Decimal("0.00") if order.payment_method == PaymentMethod.FREE else left_amount
-    refund = order.amount_due - new_due if order.payment_status == PaymentStatus.PAID else Decimal("0.00")
-    changes: dict[str, Any] = {"amount_due": new_due, "is_partial": not nothing_left, "reason": reason}
-    if nothing_left and order.payment_status == PaymentStatus.PAID:
-        changes["payment_status"] = PaymentStatus.REFUNDED
-    _transition(
-        order=order,
-        actor=actor,
-        from_statuses=[OrderStatus.AT_GATE],
-        to_status=OrderStatus.SHORT if nothing_left else OrderStatus.VERIFIED,
-        note=_reason_join(note, reason),
-        action="order.short" if nothing_left else "order.verify",
-        **changes,
-    )
-    if refund > 0:
-        _payment_record(order=order, kind=PaymentKind.REFUND, amount=refund, actor=actor)

@@ -23,6 +23,7 @@ from ..models import (
     OfferLine,
     Order,
     OrderEvent,
+    OrderLine,
     OrderStatus,
     Payment,
     PaymentKind,
@@ -112,6 +113,48 @@ def _transition(
         payload={"from": from_status, "to": to_status, "with_reason": bool(note)},
     )
     return order
+
+
+def _reason_join(*reasons: str) -> str:
+    return "; ".join(reason for reason in reasons if reason)[:255]
+
+
+def _order_settle_short(
+    *,
+    actor: User,
+    order: Order,
+    lines: Sequence[OrderLine],
+    from_statuses: Sequence[str],
+    kept_status: str,
+    kept_action: str,
+    note: str = "",
+) -> None:
+    """Settle an order whose lines' confirmed quantities were cut (by the supermarket or at the gate).
+
+    The amount due becomes what is left (nothing for relief); money paid
+    online for what will not come is refunded. An order with nothing left
+    becomes `short`, otherwise `kept_status`, partial when any line is short.
+    """
+    left_amount = sum((line.unit_price * (line.confirmed_quantity or 0) for line in lines), Decimal("0.00"))
+    nothing_left = all((line.confirmed_quantity or 0) == 0 for line in lines)
+    partial = not nothing_left and any((line.confirmed_quantity or 0) < line.quantity for line in lines)
+    reason = _reason_join(*sorted({line.short_reason for line in lines if line.short_reason}))
+    new_due = Decimal("0.00") if order.payment_method == PaymentMethod.FREE else left_amount
+    refund = order.amount_due - new_due if order.payment_status == PaymentStatus.PAID else Decimal("0.00")
+    changes: dict[str, Any] = {"amount_due": new_due, "is_partial": partial, "reason": reason}
+    if nothing_left and order.payment_status == PaymentStatus.PAID:
+        changes["payment_status"] = PaymentStatus.REFUNDED
+    _transition(
+        order=order,
+        actor=actor,
+        from_statuses=from_statuses,
+        to_status=OrderStatus.SHORT if nothing_left else kept_status,
+        note=_reason_join(note, reason),
+        action="order.short" if nothing_left else kept_action,
+        **changes,
+    )
+    if refund > 0:
+        _payment_record(order=order, kind=PaymentKind.REFUND, amount=refund, actor=actor)
 
 
 def _order_for(*, actor: User, order_id: int, roles: frozenset[str] | None = None) -> Order:
