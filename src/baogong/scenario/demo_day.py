@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from baogong.accounts.models import Role, User
 from baogong.core.errors import ApplicationError, Conflict
+from baogong.core.services import audit_record
 from baogong.delivery.services import driver_create, pass_issue
 from baogong.orders.models import Channel, OfferLine, Order, PurchaseOrder, PurchaseOrderStatus
 from baogong.orders.services import (
@@ -214,3 +215,10 @@ def _volunteer_walks_first(*, plan: DayPlan, volunteer: User) -> None:
     first = PlanRoster.objects.filter(plan=plan, compound_id=volunteer.region_id).order_by("number").first()
     if first is not None:
         PlanRoster.objects.filter(pk=first.pk).update(volunteer=volunteer, unstaffed_reason="")
+        audit_record(
+            actor=None,
+            action="plan_roster.assign",
+            target_type="plan_roster",
+            target_id=first.pk,
+            payload={"volunteer": volunteer.pk, "was": first.volunteer_id, "reason": "demo login"},
+        )
