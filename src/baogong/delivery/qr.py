@@ -61,8 +61,8 @@ def green_pass_claim_matches(*, claim: PassClaim, green_pass: GreenPass) -> bool
     )
 
 
-def qr_svg_data_uri(*, payload: str) -> str:
+def qr_svg_data_uri(*, payload: str, scale: int = 4) -> str:
     """The QR code as an <img src> data: URI, which the Content-Security-Policy allows (img-src data:)."""
     buffer = io.BytesIO()
-    segno.make(payload, error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False)
+    segno.make(payload, error="m").save(buffer, kind="svg", scale=scale, border=4, xmldecl=False)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -12,12 +12,9 @@ Neither carries a name, phone or address.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
 from datetime import date
 
-import segno
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -73,10 +70,3 @@ def pickup_typed_normalise(value: str) -> str | None:
     """Digits of a typed code (spaces and dashes allowed), or None when it is not one."""
     digits = "".join(ch for ch in value if ch not in " -")
     return digits if len(digits) == TYPED_DIGITS and digits.isdigit() else None
-
-
-def qr_svg_data_uri(*, payload: str) -> str:
-    """The QR as an <img src> data: URI, which the Content-Security-Policy allows (img-src data:)."""
-    buffer = io.BytesIO()
-    segno.make(payload, error="m").save(buffer, kind="svg", scale=5, border=4, xmldecl=False)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

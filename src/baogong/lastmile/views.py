@@ -26,11 +26,12 @@ from baogong.accounts.models import Role
 from baogong.core.errors import ApplicationError, NotAuthenticated, NotFound, ValidationFailed
 from baogong.core.pages import page_view
 from baogong.core.scoping import scope_of
+from baogong.delivery.qr import qr_svg_data_uri
 from baogong.orders.services.rules import GATE_ROLES
 from baogong.regions.models import Household
 
 from . import selectors, services
-from .pickup import pickup_payload_sign, pickup_typed_code, qr_svg_data_uri
+from .pickup import pickup_payload_sign, pickup_typed_code
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
@@ -111,7 +112,7 @@ def pickup_code(request: HttpRequest) -> HttpResponse:
                 ),
                 "place": orders[0].pickup_slot,
                 "packages": selectors.pickup_packages(orders=orders),
-                "qr": qr_svg_data_uri(payload=payload),
+                "qr": qr_svg_data_uri(payload=payload, scale=5),
                 "typed": f"{typed[:4]} {typed[4:]}",
             }
         )
