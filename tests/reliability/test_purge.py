@@ -150,7 +150,8 @@ def emergency(concurrent_database, monkeypatch):  # noqa: F811 - the fixture imp
         actor=None,
         region=ow.world.regions["A1"],
         status=ZoneStatusKind.SEALED,
-        reason="疑似病例",
+        # Staff write whatever they know into the reason; it must reach neither the audit log nor survive.
+        reason=f"疑似病例 {canary(2)['head_name']} {canary(2)['phone']}",
         starts_at=NOW - timedelta(days=3),
         ends_at=NOW + timedelta(days=4),
     )
@@ -256,7 +257,9 @@ def test_purge_anonymises_keeps_counts_and_leaves_no_bytes(emergency, record_pro
             f"PostgreSQL: {purged.count()} households, {CANARIES + 1} accounts anonymised; statistics unchanged; "
             "VACUUM FULL run (file bytes not scanned)",
         )
-    assert ZoneStatus.objects.filter(region__path__startswith=county.path).count() == 2
+    zones = ZoneStatus.objects.filter(region__path__startswith=county.path)
+    assert sorted(zones.values_list("status", "reason")) == [(ZoneStatusKind.NORMAL, ""), (ZoneStatusKind.SEALED, "")]
+    assert audit.payload["zone_reasons"] == 2
 
 
 def test_without_the_scrub_the_old_values_stay_in_the_file(emergency, record_property):

@@ -276,7 +276,9 @@ def pass_revoke(*, actor: User | None, green_pass: GreenPass, reason: str, now: 
             action="green_pass.revoke",
             target_type="green_pass",
             target_id=green_pass.pk,
-            payload={"number": green_pass.number, "reason": reason},
+            # The reason is free text that may name the driver's health or family; it stays on the
+            # pass (revoked_reason), never in the append-only log.
+            payload={"number": green_pass.number, "with_reason": True},
         )
     green_pass.refresh_from_db()
     return green_pass

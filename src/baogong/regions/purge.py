@@ -62,6 +62,7 @@ PURGED_TABLES = (
     "orders_orderevent",
     "orders_idempotencykey",
     "planning_planroster",
+    "regions_zonestatus",
     "axes_accessattempt",
     "axes_accesslog",
     "axes_accessfailurelog",
@@ -77,6 +78,7 @@ class PurgeResult:
     order_events: int
     idempotency_keys: int
     rosters: int
+    zone_reasons: int
     login_records: int
     audit_id: int
 
@@ -172,6 +174,12 @@ def personal_data_purge(
             PlanRoster.objects.filter(pk=roster.pk).update(stops=stops)
             roster_count += 1
 
+    # A zone status's reason is free text written during the lockdown ("case in room 502, Zhang"); the
+    # periods themselves, the record of the lockdown, stay as they were.
+    zone_reason_count = (
+        ZoneStatus.objects.filter(region__path__startswith=root.path).exclude(reason="").update(reason="")
+    )
+
     # Sign-in records name the account by the username it was given, which may be a phone number.
     login_count = 0
     if apps.is_installed("axes"):
@@ -192,6 +200,7 @@ def personal_data_purge(
             "order_events": event_count,
             "idempotency_keys": key_count,
             "rosters": roster_count,
+            "zone_reasons": zone_reason_count,
             "login_records": login_count,
         },
     )
@@ -203,6 +212,7 @@ def personal_data_purge(
         order_events=event_count,
         idempotency_keys=key_count,
         rosters=roster_count,
+        zone_reasons=zone_reason_count,
         login_records=login_count,
         audit_id=audit.pk,
     )

@@ -102,7 +102,9 @@ def zone_status_set(
         action="zone_status.set",
         target_type="region",
         target_id=region.pk,
-        payload={"status": status, "starts_at": start, "ends_at": end, "reason": reason.strip()},
+        # The reason is free text that may name a resident ("case in room 502, Zhang"): it stays on
+        # the zone status row, which the emergency's purge empties; the append-only log only points to it.
+        payload={"status": status, "starts_at": start, "ends_at": end, "zone_status": zone.pk},
     )
     return zone
 

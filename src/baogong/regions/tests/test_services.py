@@ -37,10 +37,10 @@ def test_sealing_a_compound_defaults_to_seven_days_and_is_audited():
     zone = zone_status_set(actor=None, region=tree.compound, status="sealed", reason="suspected case", starts_at=start)
     assert zone.ends_at - zone.starts_at == timedelta(days=7)
     audit = AuditLog.objects.get(action="zone_status.set")
-    assert (audit.target_id, audit.payload["status"], audit.payload["reason"]) == (
+    assert (audit.target_id, audit.payload["status"], audit.payload["zone_status"]) == (
         str(tree.compound.pk),
         "sealed",
-        "suspected case",
+        zone.pk,
     )
 
 
@@ -63,6 +63,23 @@ def test_history_is_kept_and_latest_period_wins():
     assert ZoneStatus.objects.filter(region=tree.compound).count() == 2
     annotated = region_with_zone_status(Region.objects.filter(pk=tree.compound.pk)).get()
     assert annotated.zone_status == "controlled"
+
+
+def test_zone_status_reason_stays_on_the_period_not_in_the_audit_log():
+    tree = make_tree()
+    start = timezone.now().replace(microsecond=0)
+    zone = zone_status_set(
+        actor=None, region=tree.compound, status="sealed", reason="  case in 502, Zhang 13912340000 ", starts_at=start
+    )
+    assert zone.reason == "case in 502, Zhang 13912340000"
+    audit = AuditLog.objects.get(action="zone_status.set")
+    assert (audit.target_type, audit.target_id) == ("region", str(tree.compound.pk))
+    assert audit.payload == {
+        "status": "sealed",
+        "starts_at": start.isoformat().replace("+00:00", "Z"),
+        "ends_at": (start + timedelta(days=7)).isoformat().replace("+00:00", "Z"),
+        "zone_status": zone.pk,
+    }
 
 
 def test_effective_status_is_inherited_from_the_nearest_ancestor():

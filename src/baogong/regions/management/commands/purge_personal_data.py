@@ -32,8 +32,9 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "Purged emergency %(code)s: %(households)s households, %(accounts)s accounts, %(orders)s orders, "
-                "%(events)s order notes, %(keys)s stored responses, %(rosters)s rosters, %(logins)s sign-in "
-                "records; audit entry %(audit)s; database scrubbed (%(statements)s statements)."
+                "%(events)s order notes, %(keys)s stored responses, %(rosters)s rosters, %(zones)s zone status "
+                "reasons, %(logins)s sign-in records; audit entry %(audit)s; database scrubbed "
+                "(%(statements)s statements)."
             )
             % {
                 "code": result.emergency,
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 "events": result.order_events,
                 "keys": result.idempotency_keys,
                 "rosters": result.rosters,
+                "zones": result.zone_reasons,
                 "logins": result.login_records,
                 "audit": result.audit_id,
                 "statements": len(statements),
