@@ -159,6 +159,8 @@ class CaseResults:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    # Summed from junit: with two workers per leg this is test time, not the leg's wall time.
+    seconds: float = 0.0
     figures: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -227,6 +229,7 @@ def _record(result: CaseResults, case: ET.Element) -> None:
         result.skipped += 1
     else:
         result.passed += 1
+    result.seconds += float(case.get("time", 0) or 0)
     result.figures += [p.get("value", "") for p in case.iter("property") if p.get("name") == "figure"]
 
 
@@ -239,15 +242,16 @@ def pytest_outcome(test: RTest, results: dict[str, CaseResults]) -> Outcome:
         merged.passed += result.passed
         merged.failed += result.failed
         merged.skipped += result.skipped
+        merged.seconds += result.seconds
         merged.figures += result.figures
         merged.failures += result.failures
     total = merged.passed + merged.failed + merged.skipped
     if merged.failed:
-        return Outcome(FAIL, f"{merged.failed}/{total} tests failed: {'; '.join(merged.failures[:3])}")
+        return Outcome(FAIL, f"{merged.failed}/{total} tests failed: {'; '.join(merged.failures[:3])}", merged.seconds)
     if not merged.passed:
-        return Outcome(SKIP, f"{merged.skipped}/{total} tests skipped")
+        return Outcome(SKIP, f"{merged.skipped}/{total} tests skipped", merged.seconds)
     summary = f"{merged.passed}/{total} tests passed" + (f" ({merged.skipped} skipped)" if merged.skipped else "")
-    return Outcome(PASS, "; ".join([summary, *sorted(merged.figures)]))
+    return Outcome(PASS, "; ".join([summary, *sorted(merged.figures)]), merged.seconds)
 
 
 def bandit_findings(*arguments: str) -> list[dict[str, object]]:
@@ -352,8 +356,8 @@ def database_label(url: str | None) -> str:
     return "PostgreSQL" if url and url.startswith(("postgres://", "postgresql://")) else "SQLite"
 
 
-def table(rows: list[tuple[str, str, str, str, str]]) -> str:
-    lines = ["| ID | Test | Database | Result | Figure |", "|---|---|---|---|---|"]
+def table(rows: list[tuple[str, str, str, str, str, str]]) -> str:
+    lines = ["| ID | Test | Database | Result | s | Figure |", "|---|---|---|---|---:|---|"]
     lines += [f"| {' | '.join(cell.replace('|', '/') for cell in row)} |" for row in rows]
     return "\n".join(lines)
 
@@ -399,9 +403,7 @@ def main() -> int:
         print(f"[reliability]   {label}: {tail} ({time.monotonic() - leg_started:.0f} s)", flush=True)
         with lock:
             for test in tests:
-                outcome = pytest_outcome(test, results)
-                outcome.seconds = time.monotonic() - leg_started
-                outcomes[(test.id, label)] = outcome
+                outcomes[(test.id, label)] = pytest_outcome(test, results)
 
     # The two legs run at the same time: each spends much of its time waiting (servers starting
     # and being killed, fsync, the other database), so together they take little longer than one.
@@ -417,13 +419,13 @@ def main() -> int:
     rows = []
     for test in R_TESTS:
         if not test.modules and test.id != "R15":
-            rows.append((test.id, test.name, "-", NOT_YET, f"waits for the {test.waiting_for}"))
+            rows.append((test.id, test.name, "-", NOT_YET, "", f"waits for the {test.waiting_for}"))
             continue
         # SQLite first, then PostgreSQL, whichever leg finished first.
         for label in [*(label for label, _ in legs), "-"]:
             outcome = outcomes.get((test.id, label))
             if outcome is not None:
-                rows.append((test.id, test.name, label, outcome.status, outcome.figure))
+                rows.append((test.id, test.name, label, outcome.status, f"{outcome.seconds:.0f}", outcome.figure))
 
     elapsed = time.monotonic() - started
     counts = collections.Counter(row[3] for row in rows)

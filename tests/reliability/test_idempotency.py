@@ -34,7 +34,7 @@ from baogong.orders.tests.test_concurrency import (  # noqa: F401 - concurrent_d
 
 ORDERS = 200
 RETRIES = 2  # each order is sent 3 times in all
-KEYS, COPIES, RUNS, THREADS = 50, 20, 5, 32
+KEYS, COPIES, RUNS, THREADS = 50, 20, 10, 32
 CASES_PER_KIND = 25  # 4 kinds of misuse: 100 cases
 
 
