@@ -78,6 +78,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT_S = 30.0
 MAX_TIME_LIMIT_S = 600.0
+# A subdistrict's search ends once its best plan has not improved for this many iterations, so
+# the time limit is a ceiling rather than what every part costs (docs/benchmarks.md, planning time).
+STALL_ITERATIONS: int | None = 3000
 # Reasons of our own next to routing.UnassignedReason.
 NO_COORDINATES = "no_coordinates"
 # Households read per query: below SQLite's limit on bound parameters.
@@ -634,6 +637,7 @@ def _part_compute(part: DayPlanPart) -> PartResult:
                 stops=routable,
                 distances=distance_source_from_settings(),
                 time_limit_s=plan.time_limit_s,
+                stall_iterations=STALL_ITERATIONS,
             )
         )
         solver = {
@@ -641,6 +645,8 @@ def _part_compute(part: DayPlanPart) -> PartResult:
             "runtime_s": result.stats.runtime_s,
             "iterations": result.stats.iterations,
             "feasible": result.stats.feasible,
+            # True when the search ended because it stopped improving, not on the time limit.
+            "stalled": result.stats.stalled,
         }
         unassigned = {u.stop_id: str(u.reason) for u in result.unassigned}
         by_id = {vehicle.pk: vehicle for vehicle in vehicles}

@@ -140,7 +140,8 @@ class RoutingProblem:
     `distances` defaults to great circle × detour factor; pass a road-matrix
     source, or a `PrecomputedMatrix` over the depots then the stops in input
     order. The search stops at `time_limit_s`, or earlier at `max_iterations`
-    (set it when the result must not depend on machine speed).
+    (set it when the result must not depend on machine speed), or once a
+    feasible best solution has not improved for `stall_iterations`.
     """
 
     depots: Sequence[Depot]
@@ -150,6 +151,7 @@ class RoutingProblem:
     time_limit_s: float = 10.0
     seed: int = 0
     max_iterations: int | None = None
+    stall_iterations: int | None = None
 
 
 # ---------------------------------------------------------------- output
@@ -216,6 +218,7 @@ class SolverStats:
     feasible: bool
     objective: int
     optional_stops: bool = False
+    stalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +275,8 @@ def routing_validate_problem(*, problem: RoutingProblem) -> None:
         raise ValidationFailed(_("The time limit must be positive."), field="time_limit_s")
     if problem.max_iterations is not None and problem.max_iterations <= 0:
         raise ValidationFailed(_("The iteration limit must be positive."), field="max_iterations")
+    if problem.stall_iterations is not None and problem.stall_iterations <= 0:
+        raise ValidationFailed(_("The iteration limit must be positive."), field="stall_iterations")
     if not problem.depots:
         raise ValidationFailed(_("At least one depot is needed."), field="depots")
     for label, ids in (
@@ -539,22 +544,34 @@ INFEASIBLE_COST = 1 << 62
 
 
 class Budget:
-    """Stops at the time or iteration limit, or early (`give_up` of either) while nothing feasible is found."""
+    """Stops at the time or iteration limit; early (`give_up` of either) while nothing feasible is found;
+    or, with `stall`, once a feasible best has not improved for that many iterations."""
 
-    def __init__(self, *, seconds: float, iterations: int | None, give_up: float | None) -> None:
+    def __init__(
+        self, *, seconds: float, iterations: int | None, give_up: float | None, stall: int | None = None
+    ) -> None:
         self.seconds = seconds
         self.iterations = iterations
         self.give_up = give_up
+        self.stall = stall
         self.started: float | None = None
         self.done = 0
         self.gave_up = False
+        self.stalled = False
+        self.best = INFEASIBLE_COST
+        self.improved_at = 0
 
     def __call__(self, best_cost: int) -> bool:
         if self.started is None:
             self.started = time_now()
         elapsed = time_now() - self.started
         self.done += 1
+        if best_cost < self.best:
+            self.best, self.improved_at = best_cost, self.done
         if elapsed >= self.seconds or (self.iterations is not None and self.done > self.iterations):
+            return True
+        if self.stall is not None and self.best < INFEASIBLE_COST and self.done - self.improved_at >= self.stall:
+            self.stalled = True
             return True
         if self.give_up is not None and best_cost >= INFEASIBLE_COST:
             late = elapsed >= self.give_up * self.seconds
@@ -626,7 +643,12 @@ def routing_solve(*, problem: RoutingProblem) -> RoutingPlan:
     result: pyvrp.Result | None = None
     if not fleet_plainly_short(classes, [needs[i] for i in served]):
         model = build_solver_model(problem, travel, classes, needs, served, required=True)
-        budget = Budget(seconds=problem.time_limit_s, iterations=problem.max_iterations, give_up=GIVE_UP)
+        budget = Budget(
+            seconds=problem.time_limit_s,
+            iterations=problem.max_iterations,
+            give_up=GIVE_UP,
+            stall=problem.stall_iterations,
+        )
         result = run_pyvrp(model, budget, problem.seed)
         iterations, runtime = result.num_iterations, budget.elapsed()
         if not result.best.is_feasible():
@@ -634,7 +656,12 @@ def routing_solve(*, problem: RoutingProblem) -> RoutingPlan:
     if model is None or result is None:
         model = build_solver_model(problem, travel, classes, needs, served, required=False)
         left = problem.max_iterations - iterations if problem.max_iterations is not None else None
-        budget = Budget(seconds=max(problem.time_limit_s - runtime, 0.1), iterations=left, give_up=None)
+        budget = Budget(
+            seconds=max(problem.time_limit_s - runtime, 0.1),
+            iterations=left,
+            give_up=None,
+            stall=problem.stall_iterations,
+        )
         result = run_pyvrp(model, budget, problem.seed)
         iterations, runtime = iterations + result.num_iterations, runtime + budget.elapsed()
     solution = result.best
@@ -650,6 +677,7 @@ def routing_solve(*, problem: RoutingProblem) -> RoutingPlan:
         seed=problem.seed,
         feasible=solution.is_feasible(),
         objective=int(solution.distance_cost() + solution.fixed_vehicle_cost()),
+        stalled=budget.stalled,
     )
     cost = round(sum(route.cost for route in routes), 2)
     return RoutingPlan(routes=routes, unassigned=unassigned_list(problem, unassigned), cost=cost, stats=stats)

@@ -10,6 +10,8 @@ import pytest
 from baogong.core.errors import ValidationFailed
 from baogong.planning.distances import GeoPoint, GreatCircleSource, PrecomputedMatrix, TravelMatrix
 from baogong.planning.routing import (
+    INFEASIBLE_COST,
+    Budget,
     Depot,
     RoutingPlan,
     RoutingProblem,
@@ -280,6 +282,42 @@ class TestDeterminism:
         assert first.routes == second.routes
         assert first.unassigned == second.unassigned
         assert first.stats.iterations == second.stats.iterations == 300
+        assert first.stats.stalled is False
+
+    def test_stall_ends_the_search_long_before_the_time_limit(self):
+        # Given 30 stops and a 30 s limit, but a stop after 200 iterations without a better plan
+        stops = [
+            stop(f"S{i}", 0.05 * math.sin(i * 2.1), 0.05 * math.cos(i * 1.3), demand_kg=50 + 13 * (i % 7))
+            for i in range(30)
+        ]
+        fleet = [vehicle(f"V{i}", payload_kg=400, max_trips=2) for i in range(4)]
+        routing = problem([depot()], fleet, stops, time_limit_s=30, stall_iterations=200, seed=7)
+        plan = routing_solve(problem=routing)
+        again = routing_solve(problem=routing)
+        assert plan_violations(routing, travel_of(routing), plan) == []
+        assert plan.unassigned == []
+        # It stopped on the stall, not on the clock: reproducibly, after at least the stall itself.
+        assert (plan.stats.stalled, plan.stats.runtime_s < 30) == (True, True)
+        assert plan.stats.iterations >= 200
+        assert (again.routes, again.stats.iterations) == (plan.routes, plan.stats.iterations)
+
+
+class TestBudget:
+    def test_stall_counts_only_after_a_feasible_best(self):
+        budget = Budget(seconds=60, iterations=None, give_up=None, stall=3)
+        # An infeasible best (the sentinel) never stalls; the first feasible one starts the count.
+        assert [budget(INFEASIBLE_COST) for _ in range(10)] == [False] * 10
+        assert [budget(500), budget(500), budget(500), budget(500)] == [False, False, False, True]
+        assert (budget.stalled, budget.done, budget.improved_at) == (True, 14, 11)
+
+    def test_an_improvement_restarts_the_count(self):
+        budget = Budget(seconds=60, iterations=None, give_up=None, stall=2)
+        assert [budget(900), budget(900), budget(800), budget(800), budget(800)] == [False, False, False, False, True]
+
+    def test_without_stall_only_the_limits_stop(self):
+        budget = Budget(seconds=60, iterations=5, give_up=None)
+        assert [budget(100) for _ in range(6)] == [False] * 5 + [True]
+        assert budget.stalled is False
 
 
 class TestValidation:
@@ -296,6 +334,7 @@ class TestValidation:
             ({"stops": [Stop(id="A", lat=95, lon=0, demand_kg=1)]}, "stops[0].lat"),
             ({"depots": []}, "depots"),
             ({"time_limit_s": 0}, "time_limit_s"),
+            ({"stall_iterations": 0}, "stall_iterations"),
         ],
     )
     def test_bad_input_names_the_field(self, change, field):
