@@ -1,27 +1,35 @@
 """The delivery-day planner: allocation, vehicle routes, courier rosters and pickup slots for an area.
 
-`day_plan_start` plans in two stages. First, in the caller's transaction, it
-runs the allocation once per supermarket serving the area (runs are per
-supermarket and day, so parallel subdistricts must not each re-run them),
-measures each subdistrict's allocated load and splits the area's fleet
-between subdistricts in proportion to it (largest remainder, at least one
-vehicle for every subdistrict with load while vehicles last), so parts solved
-in parallel never count on the same vehicle. Then one task per subdistrict
-(`day_plan_part_solve`) routes that subdistrict's compound gates with
-`routing.routing_solve`, builds courier rosters for sealed compounds and
-pickup slots for controlled ones, stores the rows, and adds its totals to
-the plan with one conditional UPDATE; the part that finishes last settles the
-plan's status. `day_plan_solve` runs the same parts in the calling process.
+`day_plan_start` plans in three steps, each a set of tasks any number of
+workers on any number of machines share:
+
+1. One task per supermarket serving the area (`day_plan_allocation_solve`)
+   runs its allocation: runs are per supermarket and day, so they are
+   independent of each other, and parallel subdistricts must not each re-run
+   them.
+2. The allocation that finishes last measures each subdistrict's allocated
+   load and splits the area's fleet between subdistricts in proportion to it
+   (largest remainder, at least one vehicle for every subdistrict with load
+   while vehicles last), so parts solved in parallel never count on the same
+   vehicle, and creates one part per subdistrict.
+3. One task per subdistrict (`day_plan_part_solve`) routes that
+   subdistrict's compound gates with `routing.routing_solve`, builds courier
+   rosters for sealed compounds and pickup slots for controlled ones, stores
+   the rows, and adds its totals to the plan with one conditional UPDATE; the
+   part that finishes last settles the plan's status.
+
+`day_plan_solve` runs the same steps in the calling process.
 
 What a gate receives is what the allocation gave its households (kilograms
 and litres from each commodity's weight and volume, a kit's from its
 lines), not what was ordered: short goods are not loaded.
 
 Each stage records where its time went, so a slow day can be explained
-without a profiler: the plan's audit row `day_plan.start` holds the
-allocation and the fleet split (`timings`), each part's `solver` dict holds
-reading its loads, routing, rosters and pickup slots, and storing the rows;
-`day_plan_timings` adds them up.
+without a profiler: each allocation row holds its seconds, the plan's audit
+row `day_plan.allocated` holds the allocation stage and the fleet split
+(`timings`), each part's `solver` dict holds reading its loads, routing,
+rosters and pickup slots, and storing the rows; `day_plan_timings` adds them
+up.
 """
 
 from __future__ import annotations
@@ -47,7 +55,6 @@ from baogong.core.errors import ApplicationError, NotFound, PermissionDenied, Va
 from baogong.core.scoping import scope_of
 from baogong.core.services import audit_record
 from baogong.delivery.models import Vehicle
-from baogong.enterprises.models import Organisation
 from baogong.orders.models import OPEN_STATUSES, PurchaseOrder
 from baogong.regions.models import Household, Region, RegionLevel, ZoneStatusKind
 from baogong.regions.selectors import region_effective_zone_status
@@ -58,7 +65,9 @@ from .day_rules import DayRules, day_rules
 from .distances import distance_source_from_settings
 from .models import (
     AllocationLine,
+    AllocationRun,
     DayPlan,
+    DayPlanAllocation,
     DayPlanPart,
     DayPlanStatus,
     PlanPickupSlot,
@@ -363,6 +372,7 @@ def _time_limit_validate(time_limit_s: float) -> None:
 
 @transaction.atomic
 def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | None, time_limit_s: float) -> DayPlan:
+    """The plan row and one allocation row per supermarket serving the area; nothing is computed yet."""
     area = day_plan_area_resolve(actor=actor, area=area)
     _time_limit_validate(time_limit_s)
     subdistricts = _subdistricts_of(area)
@@ -376,43 +386,18 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
             )
         )
     )
-    # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
-    rules = AllocationRules(order_statuses=tuple(str(status) for status in OPEN_STATUSES))
-    started = clock.perf_counter()
-    run_ids: list[int] = []
-    notes: list[str] = []
-    for supermarket in Organisation.objects.filter(pk__in=supermarket_ids).order_by("pk"):
-        # Run on the plan's behalf (actor None): a subdistrict office plans its compounds even when the
-        # supermarket is registered at county level; the plan's own audit row names the person.
-        try:
-            run = allocation_run_create(actor=None, supermarket=supermarket, delivery_date=delivery_date, rules=rules)
-        except ValidationFailed as error:
-            notes.append(
-                _("Allocation skipped for %(name)s: %(reason)s") % {"name": supermarket.name, "reason": error.message}
-            )
-            continue
-        run_ids.append(run.pk)
-    allocated = clock.perf_counter()
-
-    demand = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
-    fleet = _fleet_of(area)
-    shares = fleet_split_by_kind(demand=demand, cold_chain=[vehicle.is_cold_chain for vehicle in fleet])
-    split = clock.perf_counter()
     plan = DayPlan.objects.create(
         area=area,
         delivery_date=delivery_date,
+        status=DayPlanStatus.ALLOCATING,
         time_limit_s=time_limit_s,
+        allocations_total=len(supermarket_ids),
         parts_total=len(subdistricts),
-        vehicles_available=len(fleet),
-        allocation_runs=run_ids,
-        notes=notes,
         created_by=actor,
     )
-    parts = [
-        DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=sorted(fleet[i].pk for i in share))
-        for subdistrict, share in zip(subdistricts, shares, strict=True)
-    ]
-    DayPlanPart.objects.bulk_create(parts)
+    DayPlanAllocation.objects.bulk_create(
+        [DayPlanAllocation(plan=plan, supermarket_id=supermarket_id) for supermarket_id in supermarket_ids]
+    )
     audit_record(
         actor=actor,
         action="day_plan.start",
@@ -423,12 +408,129 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
             "delivery_date": delivery_date,
             "time_limit_s": time_limit_s,
             "subdistricts": [s.pk for s in subdistricts],
-            "vehicles": len(fleet),
-            "allocation_runs": run_ids,
-            "timings": {"allocation_s": round(allocated - started, 3), "split_s": round(split - allocated, 3)},
+            "supermarkets": supermarket_ids,
         },
     )
     return plan
+
+
+def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation, list[int]] | None:
+    """Allocate one supermarket of a plan, once: a second delivery of the same task finds it claimed.
+
+    Supermarkets are independent (a run is per supermarket and day), so a
+    city's hundreds of them are shared by every worker instead of running one
+    after another. The run and the plan's counter commit together; the
+    allocation that finishes last also splits the fleet and creates the parts,
+    whose ids it returns for the caller to queue or solve.
+    """
+    now = timezone.now()
+    claimed = DayPlanAllocation.objects.filter(pk=allocation_id, status=DayPlanStatus.QUEUED).update(
+        status=DayPlanStatus.RUNNING, started_at=now
+    )
+    if not claimed:
+        return None
+    allocation = DayPlanAllocation.objects.select_related("plan", "supermarket").get(pk=allocation_id)
+    # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
+    rules = AllocationRules(order_statuses=tuple(str(status) for status in OPEN_STATUSES))
+    started = clock.perf_counter()
+    error = ""
+    try:
+        with transaction.atomic():
+            # Run on the plan's behalf (actor None): a subdistrict office plans its compounds even when the
+            # supermarket is registered at county level; the plan's own audit row names the person.
+            run = allocation_run_create(
+                actor=None,
+                supermarket=allocation.supermarket,
+                delivery_date=allocation.plan.delivery_date,
+                rules=rules,
+            )
+            part_ids = _allocation_record(allocation, run=run, seconds=clock.perf_counter() - started)
+    except Exception as failure:  # every failure is recorded on the plan, which goes on without this supermarket
+        if isinstance(failure, ValidationFailed):
+            error = str(failure.message)
+        else:
+            logger.exception("day plan %s: allocation of supermarket %s failed", allocation.plan_id, allocation.pk)
+            error = str(failure.message) if isinstance(failure, ApplicationError) else type(failure).__name__
+        try:
+            with transaction.atomic():
+                part_ids = _allocation_record(allocation, run=None, seconds=clock.perf_counter() - started, error=error)
+        except Exception:
+            # Finishing the stage failed too (the fleet split): end the plan visibly instead of leaving it waiting.
+            logger.exception("day plan %s: the allocation stage could not finish", allocation.plan_id)
+            DayPlan.objects.filter(pk=allocation.plan_id).update(
+                status=DayPlanStatus.FAILED, finished_at=timezone.now()
+            )
+            raise
+    allocation.refresh_from_db()
+    return allocation, part_ids
+
+
+def _allocation_record(
+    allocation: DayPlanAllocation, *, run: AllocationRun | None, seconds: float, error: str = ""
+) -> list[int]:
+    """Count one finished allocation in the plan; the last one to finish splits the fleet (in this transaction)."""
+    DayPlanAllocation.objects.filter(pk=allocation.pk).update(
+        status=DayPlanStatus.FAILED if run is None else DayPlanStatus.DONE,
+        run=run,
+        error=error[:255],
+        seconds=round(seconds, 3),
+        finished_at=timezone.now(),
+    )
+    DayPlan.objects.filter(pk=allocation.plan_id).update(allocations_finished=F("allocations_finished") + 1)
+    # The UPDATE above holds the plan's row lock until commit (SQLite: the write lock), so the count read
+    # here is this transaction's own: exactly one allocation sees the last one.
+    plan = DayPlan.objects.get(pk=allocation.plan_id)
+    if plan.allocations_finished < plan.allocations_total:
+        return []
+    return _allocation_finish(plan)
+
+
+def _allocation_finish(plan: DayPlan) -> list[int]:
+    """After the last allocation: measure each subdistrict's load, split the fleet, create the parts."""
+    splitting = clock.perf_counter()
+    allocations = list(plan.allocations.select_related("supermarket").order_by("supermarket_id"))
+    run_ids = [a.run_id for a in allocations if a.run_id is not None]
+    notes = [
+        _("Allocation skipped for %(name)s: %(reason)s") % {"name": a.supermarket.name, "reason": a.error}
+        for a in allocations
+        if a.run_id is None
+    ]
+    subdistricts = _subdistricts_of(plan.area)
+    demand = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
+    fleet = _fleet_of(plan.area)
+    shares = fleet_split_by_kind(demand=demand, cold_chain=[vehicle.is_cold_chain for vehicle in fleet])
+    parts = DayPlanPart.objects.bulk_create(
+        [
+            DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=sorted(fleet[i].pk for i in share))
+            for subdistrict, share in zip(subdistricts, shares, strict=True)
+        ]
+    )
+    DayPlan.objects.filter(pk=plan.pk).update(
+        status=DayPlanStatus.QUEUED,
+        parts_total=len(parts),
+        vehicles_available=len(fleet),
+        allocation_runs=run_ids,
+        notes=[*plan.notes, *notes],
+    )
+    now = timezone.now()
+    audit_record(
+        actor=None,
+        action="day_plan.allocated",
+        target_type="day_plan",
+        target_id=plan.pk,
+        payload={
+            "allocation_runs": run_ids,
+            "skipped": [a.supermarket_id for a in allocations if a.run_id is None],
+            "vehicles": len(fleet),
+            "timings": {
+                # From the plan's creation to the last allocation: what the fan-out cost in wall time.
+                "allocation_s": round((now - plan.created_at).total_seconds(), 3),
+                "allocation_work_s": round(sum(a.seconds for a in allocations), 3),
+                "split_s": round(clock.perf_counter() - splitting, 3),
+            },
+        },
+    )
+    return sorted(part.pk for part in parts)
 
 
 def day_plan_start(
@@ -438,13 +540,18 @@ def day_plan_start(
     area: Region | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> DayPlan:
-    """Create the plan and enqueue one task per subdistrict once the plan is committed."""
-    from .tasks import day_plan_part_task
+    """Create the plan and queue its allocations once the plan is committed; they queue the parts."""
+    from .tasks import day_plan_allocation_task, day_plan_part_task
 
     with transaction.atomic():
         plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
-        for part_id in plan.parts.order_by("pk").values_list("pk", flat=True):
-            transaction.on_commit(partial(day_plan_part_task.enqueue, part_id))
+        if plan.allocations_total == 0:
+            # Nothing ordered: the parts still run, so every subdistrict reports an empty day.
+            for part_id in _allocation_finish(plan):
+                transaction.on_commit(partial(day_plan_part_task.enqueue, part_id))
+        for allocation_id in plan.allocations.order_by("pk").values_list("pk", flat=True):
+            transaction.on_commit(partial(day_plan_allocation_task.enqueue, allocation_id))
+    plan.refresh_from_db()
     return plan
 
 
@@ -455,9 +562,15 @@ def day_plan_solve(
     area: Region | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> DayPlan:
-    """Plan the day in this process: the same parts as `day_plan_start`, solved one after another."""
-    plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
-    for part_id in plan.parts.order_by("pk").values_list("pk", flat=True):
+    """Plan the day in this process: the same allocations and parts as `day_plan_start`, one after another."""
+    with transaction.atomic():
+        plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
+    part_ids = _allocation_finish(plan) if plan.allocations_total == 0 else []
+    for allocation_id in plan.allocations.order_by("pk").values_list("pk", flat=True):
+        solved = day_plan_allocation_solve(allocation_id=allocation_id)
+        if solved is not None:
+            part_ids += solved[1]
+    for part_id in part_ids:
         day_plan_part_solve(part_id=part_id)
     plan.refresh_from_db()
     return plan
@@ -978,13 +1091,16 @@ PART_PHASES = ("loads_s", "routing_s", "rosters_s", "store_s")
 class PlanTimings:
     """Seconds spent per phase of a plan.
 
-    `allocation_s` and `split_s` ran once, before the parts; the part phases
+    `allocation_s` is the allocation stage's wall time (from the plan's
+    creation to its last supermarket), `allocation_work_s` the supermarkets'
+    own times added up, and `split_s` the fleet split after them; the part phases
     are summed over the parts that finished (`parts_timed`), and
     `slowest_part_s` is the longest single part, which bounds the wall time of
     the fan-out however many workers there are.
     """
 
     allocation_s: float | None
+    allocation_work_s: float | None
     split_s: float | None
     parts_timed: int
     loads_s: float
@@ -996,6 +1112,7 @@ class PlanTimings:
     def as_dict(self) -> dict[str, float | int | None]:
         return {
             "allocation_s": self.allocation_s,
+            "allocation_work_s": self.allocation_work_s,
             "split_s": self.split_s,
             "parts_timed": self.parts_timed,
             "loads_s": self.loads_s,
@@ -1007,16 +1124,16 @@ class PlanTimings:
 
 
 def day_plan_timings(*, plan: DayPlan) -> PlanTimings:
-    """The plan's phase timings, from its start audit row and its parts' solver records."""
+    """The plan's phase timings, from its allocation audit row and its parts' solver records."""
     from baogong.core.models import AuditLog
 
-    start = (
-        AuditLog.objects.filter(target_type="day_plan", target_id=str(plan.pk), action="day_plan.start")
+    allocated = (
+        AuditLog.objects.filter(target_type="day_plan", target_id=str(plan.pk), action="day_plan.allocated")
         .order_by("pk")
         .values_list("payload", flat=True)
         .first()
     )
-    created = (start or {}).get("timings") or {}
+    created = (allocated or {}).get("timings") or {}
     totals = dict.fromkeys(PART_PHASES, 0.0)
     slowest = 0.0
     timed = 0
@@ -1030,6 +1147,7 @@ def day_plan_timings(*, plan: DayPlan) -> PlanTimings:
         slowest = max(slowest, sum(float(timings.get(phase, 0.0)) for phase in PART_PHASES))
     return PlanTimings(
         allocation_s=created.get("allocation_s"),
+        allocation_work_s=created.get("allocation_work_s"),
         split_s=created.get("split_s"),
         parts_timed=timed,
         loads_s=round(totals["loads_s"], 3),

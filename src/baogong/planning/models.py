@@ -284,6 +284,8 @@ class PackageConversion(models.Model):
 
 
 class DayPlanStatus(models.TextChoices):
+    # The plan's supermarkets are being allocated (one task each); its parts do not exist yet.
+    ALLOCATING = "allocating", _("allocating")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     DONE = "done", _("done")
@@ -293,8 +295,11 @@ class DayPlanStatus(models.TextChoices):
 class DayPlan(models.Model):
     """One delivery day planned for an area: allocation, then one routing part per subdistrict.
 
-    Parts run as separate tasks (possibly on several machines); each adds
-    itself to the counters and totals with a conditional `UPDATE`, and the one
+    Both stages run as separate tasks (possibly on several machines): first one
+    per supermarket (`DayPlanAllocation`), then one per subdistrict
+    (`DayPlanPart`). Each task adds itself to its stage's counters with an
+    `UPDATE`; the allocation that brings `allocations_finished` to
+    `allocations_total` splits the fleet and queues the parts, and the part
     that brings `parts_finished` to `parts_total` settles the status.
     """
 
@@ -302,6 +307,8 @@ class DayPlan(models.Model):
     delivery_date = models.DateField(_("delivery day"))
     status = models.CharField(_("status"), max_length=16, choices=DayPlanStatus.choices, default=DayPlanStatus.QUEUED)
     time_limit_s = models.FloatField(_("time limit per subdistrict (s)"))
+    allocations_total = models.PositiveIntegerField(_("supermarkets"), default=0)
+    allocations_finished = models.PositiveIntegerField(_("supermarkets allocated"), default=0)
     parts_total = models.PositiveIntegerField(_("subdistricts"), default=0)
     parts_finished = models.PositiveIntegerField(_("subdistricts finished"), default=0)
     parts_failed = models.PositiveIntegerField(_("subdistricts failed"), default=0)
@@ -330,6 +337,10 @@ class DayPlan(models.Model):
         indexes = [models.Index(fields=["delivery_date", "area"])]
         constraints = [
             models.CheckConstraint(
+                condition=Q(allocations_finished__lte=F("allocations_total")),
+                name="day_plan_allocations_finished_within_total",
+            ),
+            models.CheckConstraint(
                 condition=Q(parts_finished__lte=F("parts_total")), name="day_plan_parts_finished_within_total"
             ),
             models.CheckConstraint(
@@ -348,6 +359,28 @@ class DayPlan(models.Model):
     @property
     def progress_percent(self) -> int:
         return round(100 * self.parts_finished / self.parts_total) if self.parts_total else 100
+
+
+class DayPlanAllocation(models.Model):
+    """One supermarket's allocation for a plan: its run, or why there is none, and how long it took."""
+
+    plan = models.ForeignKey(DayPlan, on_delete=models.CASCADE, related_name="allocations")
+    supermarket = models.ForeignKey("enterprises.Organisation", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=DayPlanStatus.choices, default=DayPlanStatus.QUEUED)
+    run = models.ForeignKey(AllocationRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    error = models.CharField(max_length=255, blank=True)
+    seconds = models.FloatField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan_id", "supermarket_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "supermarket"], name="day_plan_allocation_unique_supermarket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}/{self.supermarket_id}"
 
 
 class DayPlanPart(models.Model):

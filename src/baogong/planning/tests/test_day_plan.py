@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from baogong.accounts.models import Role
 from baogong.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -11,7 +12,13 @@ from baogong.core.models import AuditLog
 from baogong.delivery.models import Vehicle
 from baogong.orders.tests.factories import DAY
 from baogong.planning import day_plan
-from baogong.planning.day_plan import day_plan_part_solve, day_plan_solve, day_plan_start, fleet_split
+from baogong.planning.day_plan import (
+    day_plan_allocation_solve,
+    day_plan_part_solve,
+    day_plan_solve,
+    day_plan_start,
+    fleet_split,
+)
 from baogong.planning.models import (
     AllocationItem,
     AllocationRun,
@@ -122,21 +129,78 @@ def test_every_household_is_on_exactly_one_roster_or_pickup_slot(pw):
     assert slot.starts > arrival
 
 
-def test_fan_out_enqueues_one_task_per_subdistrict_and_the_last_marks_done(pw, django_capture_on_commit_callbacks):
+def test_fan_out_allocates_per_supermarket_then_queues_one_task_per_subdistrict(pw, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
 
-    assert len(callbacks) == 2
-    assert list(plan.parts.values_list("status", flat=True)) == [DayPlanStatus.QUEUED] * 2
-    callbacks[0]()
+    # Stage 1: one task per supermarket with orders in the area; no part exists yet.
+    allocations = list(plan.allocations.order_by("pk"))
+    assert len(callbacks) == len(allocations) == plan.allocations_total == 2
+    assert (plan.status, plan.allocations_finished, plan.parts.count()) == (DayPlanStatus.ALLOCATING, 0, 0)
+    first = day_plan_allocation_solve(allocation_id=allocations[0].pk)
+    assert first is not None
+    assert (first[0].status, first[1]) == (DayPlanStatus.DONE, [])
+    plan.refresh_from_db()
+    assert (plan.status, plan.allocations_finished, plan.parts.count()) == (DayPlanStatus.ALLOCATING, 1, 0)
+    # Stage 2: the last allocation splits the fleet and creates the parts, which it hands back to be queued.
+    last = day_plan_allocation_solve(allocation_id=allocations[1].pk)
+    assert last is not None
+    plan.refresh_from_db()
+    part_ids = sorted(plan.parts.values_list("pk", flat=True))
+    assert last[1] == part_ids
+    assert len(part_ids) == 2
+    assert (plan.status, plan.allocations_finished) == (DayPlanStatus.QUEUED, 2)
+    assert plan.allocation_runs == [a.run_id for a in plan.allocations.order_by("supermarket_id")]
+    # Stage 3: the parts.
+    day_plan_part_solve(part_id=part_ids[0])
     plan.refresh_from_db()
     assert (plan.status, plan.parts_finished) == (DayPlanStatus.RUNNING, 1)
-    callbacks[1]()
+    day_plan_part_solve(part_id=part_ids[1])
     plan.refresh_from_db()
     assert (plan.status, plan.parts_finished, plan.stops_assigned) == (DayPlanStatus.DONE, 2, 3)
     assert plan.finished_at is not None
     actions = list(AuditLog.objects.filter(target_type="day_plan").order_by("id").values_list("action", flat=True))
-    assert actions == ["day_plan.start", "day_plan.part_done", "day_plan.part_done", "day_plan.finish"]
+    assert actions == [
+        "day_plan.start",
+        "day_plan.allocated",
+        "day_plan.part_done",
+        "day_plan.part_done",
+        "day_plan.finish",
+    ]
+
+
+def test_an_allocation_is_run_once(pw, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+    allocation = plan.allocations.order_by("pk").first()
+    assert day_plan_allocation_solve(allocation_id=allocation.pk) is not None
+    runs = AllocationRun.objects.count()
+
+    assert day_plan_allocation_solve(allocation_id=allocation.pk) is None
+
+    plan.refresh_from_db()
+    assert (AllocationRun.objects.count(), plan.allocations_finished) == (runs, 1)
+
+
+def test_a_failing_allocation_is_noted_and_the_plan_goes_on(pw, monkeypatch):
+    real = day_plan.allocation_run_create
+
+    def broken(**kwargs):
+        if kwargs["supermarket"].pk == pw.ow.supermarket.pk:
+            raise RuntimeError("stock service down")
+        return real(**kwargs)
+
+    monkeypatch.setattr(day_plan, "allocation_run_create", broken)
+
+    with translation.override("en"):
+        plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    failed = plan.allocations.get(supermarket=pw.ow.supermarket)
+    assert (failed.status, failed.error, failed.run_id) == (DayPlanStatus.FAILED, "RuntimeError", None)
+    assert plan.notes == [f"Allocation skipped for {pw.ow.supermarket.name}: RuntimeError"]
+    # The other supermarket's compounds are still planned; the failed one's gates get nothing allocated.
+    assert (plan.status, plan.allocations_finished, plan.parts_finished) == (DayPlanStatus.DONE, 2, 2)
+    assert plan.allocation_runs == [plan.allocations.exclude(pk=failed.pk).get().run_id]
 
 
 def test_a_part_is_solved_once(pw):
@@ -264,15 +328,26 @@ def test_baogong_plan_runs_the_plan_command(monkeypatch):
 def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capture_on_commit_callbacks):
     from django_tasks_db.models import DBTaskResult
 
+    from baogong.planning.tasks import day_plan_allocation_task
+
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
     with django_capture_on_commit_callbacks(execute=True):
         plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
 
-    queued = sorted(row.args_kwargs["args"] for row in DBTaskResult.objects.all())
-    assert queued == [[pk] for pk in plan.parts.order_by("pk").values_list("pk", flat=True)]
+    def queued(name: str) -> list[list[int]]:
+        rows = DBTaskResult.objects.filter(task_path__endswith=name)
+        return sorted(row.args_kwargs["args"] for row in rows)
+
+    assert queued("day_plan_allocation_task") == [[pk] for pk in plan.allocations.values_list("pk", flat=True)]
+    assert queued("day_plan_part_task") == []
+    # A worker runs the allocations (here in this process); the last one queues the parts.
+    for (allocation_id,) in queued("day_plan_allocation_task"):
+        day_plan_allocation_task.call(allocation_id)
+    assert queued("day_plan_part_task") == [[pk] for pk in plan.parts.order_by("pk").values_list("pk", flat=True)]
+    assert len(queued("day_plan_part_task")) == 2
     plan.refresh_from_db()
-    assert (plan.status, plan.parts_finished) == (DayPlanStatus.QUEUED, 0)
+    assert (plan.status, plan.allocations_finished, plan.parts_finished) == (DayPlanStatus.QUEUED, 2, 0)
 
 
 @pytest.mark.parametrize(

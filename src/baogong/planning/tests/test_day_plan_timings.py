@@ -37,14 +37,16 @@ def test_every_part_records_its_phases_and_the_plan_adds_them_up(pw):
         # Every part here has stops and a vehicle, so the solver ran; it stops at the limit at the latest.
         assert 0 < timings["routing_s"] <= TINY + 2.0
         assert part.solver["runtime_s"] <= timings["routing_s"]
-    start = AuditLog.objects.get(action="day_plan.start", target_id=str(plan.pk))
-    assert sorted(start.payload["timings"]) == ["allocation_s", "split_s"]
+    start = AuditLog.objects.get(action="day_plan.allocated", target_id=str(plan.pk))
+    assert sorted(start.payload["timings"]) == ["allocation_s", "allocation_work_s", "split_s"]
 
     timings = day_plan_timings(plan=plan)
 
     assert timings.parts_timed == 2
     assert timings.allocation_s == start.payload["timings"]["allocation_s"]
     assert timings.split_s == start.payload["timings"]["split_s"]
+    assert timings.allocation_work_s == round(sum(a.seconds for a in plan.allocations.all()), 3)
+    assert 0 < timings.allocation_work_s <= timings.allocation_s
     assert timings.allocation_s is not None
     assert timings.allocation_s > 0
     for phase in PART_PHASES:

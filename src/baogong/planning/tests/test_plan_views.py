@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from baogong.accounts.models import Role
 from baogong.accounts.tests.factories import user
 from baogong.orders.tests.factories import DAY
-from baogong.planning.day_plan import day_plan_solve, day_plan_start
+from baogong.planning.day_plan import day_plan_allocation_solve, day_plan_solve, day_plan_start
 from baogong.planning.models import DayPlan, DayPlanStatus
 from baogong.planning.tests.day_plan_world import build_plan_world
 
@@ -68,6 +68,12 @@ def test_running_plan_polls_its_progress(client, pw, django_capture_on_commit_ca
     assert "plan-map-data" not in page
     assert progress.status_code == 200
     assert "HX-Refresh" not in progress.headers
+    # Allocating first: the progress counts supermarkets, then subdistricts.
+    assert "0 of 2 supermarkets allocated" in progress.content.decode()
+    for allocation_id in plan.allocations.values_list("pk", flat=True):
+        day_plan_allocation_solve(allocation_id=allocation_id)
+    progress = client.get(reverse("planning:plan_progress", args=[plan.pk]))
+    assert 'hx-trigger="every 2s"' in progress.content.decode()
     assert "0 of 2 subdistricts finished" in progress.content.decode()
 
 

@@ -55,7 +55,10 @@ class Command(BaseCommand):
             where = f"{error.field}: " if error.field else ""
             raise CommandError(f"{where}{error.message}") from None
         if options["queue"]:
-            self.stdout.write(f"plan {plan.pk}: {plan.parts_total} subdistricts queued")
+            self.stdout.write(
+                f"plan {plan.pk}: {plan.allocations_total} supermarkets queued for allocation, "
+                f"then {plan.parts_total} subdistricts"
+            )
             return
         self.stdout.write(
             f"plan {plan.pk} {day} {plan.area.code}: {plan.status}; "
