@@ -181,7 +181,7 @@ def child_orders(seed: int, preset: str) -> None:
     _django()
     from decimal import Decimal
 
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.db.models import Count
 
     from baogong.accounts.models import Role, User
@@ -201,8 +201,30 @@ def child_orders(seed: int, preset: str) -> None:
         PurchaseOrderLine,
         PurchaseOrderStatus,
     )
+    from baogong.planning.services import instances_insert
     from baogong.regions.models import Household
     from baogong.scenario.parameters import preset_get
+
+    def rows_insert(model: Any, instances: list[Any]) -> None:
+        # A whole city's day is millions of rows: COPY on PostgreSQL (the planner's own row writer).
+        if connection.vendor == "postgresql":
+            instances_insert(instances)
+        else:
+            model.objects.bulk_create(instances, batch_size=2000)
+
+    def order_insert(orders: list[Any]) -> None:
+        if connection.vendor != "postgresql":
+            Order.objects.bulk_create(orders, batch_size=2000)
+            return
+        # Keys from the table's own sequence, so the lines can point at their orders without reading back.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) FROM generate_series(1, %s)",
+                [len(orders)],
+            )
+            for order, (pk,) in zip(orders, cursor.fetchall(), strict=True):
+                order.pk = pk
+        instances_insert(orders, keys=True)
 
     started = time.perf_counter()
     share = float(preset_get(name=preset).generator["orders_per_household_per_day"])
@@ -313,7 +335,7 @@ def child_orders(seed: int, preset: str) -> None:
                     )
                     drafts.append(lines)
                     totals["relief_orders"] += method == PaymentMethod.FREE
-                Order.objects.bulk_create(orders, batch_size=2000)
+                order_insert(orders)
                 order_lines: list[OrderLine] = []
                 po_units: dict[str, int] = {}
                 for order, lines in zip(orders, drafts, strict=True):
@@ -333,12 +355,15 @@ def child_orders(seed: int, preset: str) -> None:
                             )
                         )
                         po_units[code] = po_units.get(code, 0) + quantity
-                OrderLine.objects.bulk_create(order_lines, batch_size=2000)
-                PurchaseOrderLine.objects.bulk_create(
-                    PurchaseOrderLine(
-                        purchase_order=po, offer_line=offers[code], quantity=units, confirmed_quantity=units
-                    )
-                    for code, units in sorted(po_units.items())
+                rows_insert(OrderLine, order_lines)
+                rows_insert(
+                    PurchaseOrderLine,
+                    [
+                        PurchaseOrderLine(
+                            purchase_order=po, offer_line=offers[code], quantity=units, confirmed_quantity=units
+                        )
+                        for code, units in sorted(po_units.items())
+                    ],
                 )
                 po.total = sum((order.total for order in orders), Decimal("0.00"))
                 po.save(update_fields=["total"])

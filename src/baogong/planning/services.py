@@ -124,17 +124,19 @@ def _rows_insert(model: type[models.Model], fields: Sequence[str], rows: list[tu
         cursor.executemany(sql, rows)
 
 
-def instances_insert(instances: Sequence[models.Model]) -> None:
+def instances_insert(instances: Sequence[models.Model], *, keys: bool = False) -> None:
     """Insert unsaved instances of one model without reading back their keys.
 
     Values go through each field's own preparation, as bulk_create does; on
     PostgreSQL bulk_create binds every column as an escaped text array, which
     costs more than the insert for rows carrying JSON (rosters, pickup slots).
+    With `keys`, the primary keys the caller set (taken from the table's
+    sequence) are written too, so rows referring to these can be built first.
     """
     if not instances:
         return
     model = type(instances[0])
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if keys or not f.primary_key]
     rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in instances]
     _rows_insert(model, [f.name for f in fields], rows)
 
