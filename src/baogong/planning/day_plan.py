@@ -414,6 +414,15 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
     return plan
 
 
+def _task_claim(model: type[DayPlanAllocation] | type[DayPlanPart], pk: int) -> bool:
+    """Take a queued allocation or part for this worker; False when a copy of the task already has it."""
+    return bool(
+        model.objects.filter(pk=pk, status=DayPlanStatus.QUEUED).update(
+            status=DayPlanStatus.RUNNING, started_at=timezone.now()
+        )
+    )
+
+
 def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation, list[int]] | None:
     """Allocate one supermarket of a plan, once: a second delivery of the same task finds it claimed.
 
@@ -423,11 +432,7 @@ def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation,
     allocation that finishes last also splits the fleet and creates the parts,
     whose ids it returns for the caller to queue or solve.
     """
-    now = timezone.now()
-    claimed = DayPlanAllocation.objects.filter(pk=allocation_id, status=DayPlanStatus.QUEUED).update(
-        status=DayPlanStatus.RUNNING, started_at=now
-    )
-    if not claimed:
+    if not _task_claim(DayPlanAllocation, allocation_id):
         return None
     allocation = DayPlanAllocation.objects.select_related("plan", "supermarket").get(pk=allocation_id)
     # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
@@ -1002,11 +1007,7 @@ def day_plan_part_solve(*, part_id: int) -> DayPlanPart | None:
     The solver runs outside any transaction (it takes seconds); the rows and
     the plan's counters are written together afterwards.
     """
-    now = timezone.now()
-    claimed = DayPlanPart.objects.filter(pk=part_id, status=DayPlanStatus.QUEUED).update(
-        status=DayPlanStatus.RUNNING, started_at=now
-    )
-    if not claimed:
+    if not _task_claim(DayPlanPart, part_id):
         return None
     part = DayPlanPart.objects.select_related("plan", "subdistrict").get(pk=part_id)
     DayPlan.objects.filter(pk=part.plan_id, status=DayPlanStatus.QUEUED).update(status=DayPlanStatus.RUNNING)
