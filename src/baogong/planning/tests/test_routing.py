@@ -268,15 +268,19 @@ class TestUnassigned:
         assert (plan.routes, plan.unassigned, plan.cost) == ([], [], 0.0)
 
 
+def thirty_stops_four_vans() -> tuple[list[Vehicle], list[Stop]]:
+    """Four 400 kg vans with two trips each, and 30 stops of 50-128 kg around the depot."""
+    stops = [
+        stop(f"S{i}", 0.05 * math.sin(i * 2.1), 0.05 * math.cos(i * 1.3), demand_kg=50 + 13 * (i % 7))
+        for i in range(30)
+    ]
+    return [vehicle(f"V{i}", payload_kg=400, max_trips=2) for i in range(4)], stops
+
+
 class TestDeterminism:
     def test_same_seed_same_plan(self):
         # Given a 30-stop instance solved twice with an iteration limit (not wall-clock)
-        stops = [
-            stop(f"S{i}", 0.05 * math.sin(i * 2.1), 0.05 * math.cos(i * 1.3), demand_kg=50 + 13 * (i % 7))
-            for i in range(30)
-        ]
-        fleet = [vehicle(f"V{i}", payload_kg=400, max_trips=2) for i in range(4)]
-        routing = problem([depot()], fleet, stops, time_limit_s=30, max_iterations=300, seed=7)
+        routing = problem([depot()], *thirty_stops_four_vans(), time_limit_s=30, max_iterations=300, seed=7)
         first, second = routing_solve(problem=routing), routing_solve(problem=routing)
         assert plan_violations(routing, travel_of(routing), first) == []
         assert first.routes == second.routes
@@ -286,12 +290,7 @@ class TestDeterminism:
 
     def test_stall_ends_the_search_long_before_the_time_limit(self):
         # Given 30 stops and a 30 s limit, but a stop after 200 iterations without a better plan
-        stops = [
-            stop(f"S{i}", 0.05 * math.sin(i * 2.1), 0.05 * math.cos(i * 1.3), demand_kg=50 + 13 * (i % 7))
-            for i in range(30)
-        ]
-        fleet = [vehicle(f"V{i}", payload_kg=400, max_trips=2) for i in range(4)]
-        routing = problem([depot()], fleet, stops, time_limit_s=30, stall_iterations=200, seed=7)
+        routing = problem([depot()], *thirty_stops_four_vans(), time_limit_s=30, stall_iterations=200, seed=7)
         plan = routing_solve(problem=routing)
         again = routing_solve(problem=routing)
         assert plan_violations(routing, travel_of(routing), plan) == []
