@@ -371,8 +371,16 @@ def _time_limit_validate(time_limit_s: float) -> None:
 
 
 @transaction.atomic
-def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | None, time_limit_s: float) -> DayPlan:
-    """The plan row and one allocation row per supermarket serving the area; nothing is computed yet."""
+def _day_plan_create(
+    *, actor: User | None, delivery_date: date, area: Region | None, time_limit_s: float
+) -> tuple[DayPlan, list[int]]:
+    """The plan row and one allocation row per supermarket serving the area.
+
+    With no supermarket to allocate, the allocation stage is already over: the
+    parts are created here (every subdistrict still reports an empty day) and
+    their ids returned; otherwise the list is empty and the last allocation
+    creates them.
+    """
     area = day_plan_area_resolve(actor=actor, area=area)
     _time_limit_validate(time_limit_s)
     subdistricts = _subdistricts_of(area)
@@ -411,7 +419,7 @@ def _day_plan_create(*, actor: User | None, delivery_date: date, area: Region | 
             "supermarkets": supermarket_ids,
         },
     )
-    return plan
+    return plan, (_allocation_finish(plan) if not supermarket_ids else [])
 
 
 def _task_claim(model: type[DayPlanAllocation] | type[DayPlanPart], pk: int) -> bool:
@@ -438,7 +446,6 @@ def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation,
     # Demand is every order still holding goods: the planner runs the evening before the supermarkets confirm.
     rules = AllocationRules(order_statuses=tuple(str(status) for status in OPEN_STATUSES))
     started = clock.perf_counter()
-    error = ""
     try:
         with transaction.atomic():
             # Run on the plan's behalf (actor None): a subdistrict office plans its compounds even when the
@@ -495,10 +502,10 @@ def _allocation_finish(plan: DayPlan) -> list[int]:
     splitting = clock.perf_counter()
     allocations = list(plan.allocations.select_related("supermarket").order_by("supermarket_id"))
     run_ids = [a.run_id for a in allocations if a.run_id is not None]
+    skipped = [a for a in allocations if a.run_id is None]
     notes = [
         _("Allocation skipped for %(name)s: %(reason)s") % {"name": a.supermarket.name, "reason": a.error}
-        for a in allocations
-        if a.run_id is None
+        for a in skipped
     ]
     subdistricts = _subdistricts_of(plan.area)
     demand = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
@@ -525,7 +532,7 @@ def _allocation_finish(plan: DayPlan) -> list[int]:
         target_id=plan.pk,
         payload={
             "allocation_runs": run_ids,
-            "skipped": [a.supermarket_id for a in allocations if a.run_id is None],
+            "skipped": [a.supermarket_id for a in skipped],
             "vehicles": len(fleet),
             "timings": {
                 # From the plan's creation to the last allocation: what the fan-out cost in wall time.
@@ -549,11 +556,11 @@ def day_plan_start(
     from .tasks import day_plan_allocation_task, day_plan_part_task
 
     with transaction.atomic():
-        plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
-        if plan.allocations_total == 0:
-            # Nothing ordered: the parts still run, so every subdistrict reports an empty day.
-            for part_id in _allocation_finish(plan):
-                transaction.on_commit(partial(day_plan_part_task.enqueue, part_id))
+        plan, part_ids = _day_plan_create(
+            actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s
+        )
+        for part_id in part_ids:
+            transaction.on_commit(partial(day_plan_part_task.enqueue, part_id))
         for allocation_id in plan.allocations.order_by("pk").values_list("pk", flat=True):
             transaction.on_commit(partial(day_plan_allocation_task.enqueue, allocation_id))
     plan.refresh_from_db()
@@ -568,9 +575,7 @@ def day_plan_solve(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> DayPlan:
     """Plan the day in this process: the same allocations and parts as `day_plan_start`, one after another."""
-    with transaction.atomic():
-        plan = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
-    part_ids = _allocation_finish(plan) if plan.allocations_total == 0 else []
+    plan, part_ids = _day_plan_create(actor=actor, delivery_date=delivery_date, area=area, time_limit_s=time_limit_s)
     for allocation_id in plan.allocations.order_by("pk").values_list("pk", flat=True):
         solved = day_plan_allocation_solve(allocation_id=allocation_id)
         if solved is not None:
@@ -1134,7 +1139,7 @@ def day_plan_timings(*, plan: DayPlan) -> PlanTimings:
         .values_list("payload", flat=True)
         .first()
     )
-    created = (allocated or {}).get("timings") or {}
+    stage = (allocated or {}).get("timings") or {}
     totals = dict.fromkeys(PART_PHASES, 0.0)
     slowest = 0.0
     timed = 0
@@ -1147,9 +1152,9 @@ def day_plan_timings(*, plan: DayPlan) -> PlanTimings:
             totals[phase] += float(timings.get(phase, 0.0))
         slowest = max(slowest, sum(float(timings.get(phase, 0.0)) for phase in PART_PHASES))
     return PlanTimings(
-        allocation_s=created.get("allocation_s"),
-        allocation_work_s=created.get("allocation_work_s"),
-        split_s=created.get("split_s"),
+        allocation_s=stage.get("allocation_s"),
+        allocation_work_s=stage.get("allocation_work_s"),
+        split_s=stage.get("split_s"),
         parts_timed=timed,
         loads_s=round(totals["loads_s"], 3),
         routing_s=round(totals["routing_s"], 3),
