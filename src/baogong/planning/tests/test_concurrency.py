@@ -9,12 +9,10 @@ subdistrict planned twice).
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from baogong.core.models import AuditLog
+from baogong.core.tests.concurrency import run_concurrently
 from baogong.orders.tests.factories import DAY
 from baogong.orders.tests.test_concurrency import concurrent_database  # noqa: F401 - fixture
 from baogong.planning.day_plan import day_plan_allocation_solve, day_plan_start
@@ -26,31 +24,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 RUNS = 5
 
 
-def allocate_at_once(allocation_ids: list[int]) -> tuple[list[list[int]], list[BaseException]]:
-    """Run the allocations from one thread each, released together; the part ids each returned, and errors."""
-    barrier = threading.Barrier(len(allocation_ids))
+def allocate_at_once(allocation_ids: list[int]) -> list[list[int]]:
+    """Run the allocations from one thread each, released together; the part ids each returned."""
     returned: list[list[int]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def allocate(allocation_id: int) -> None:
-        try:
-            barrier.wait()
-            solved = day_plan_allocation_solve(allocation_id=allocation_id)
-            with lock:
-                returned.append([] if solved is None else solved[1])
-        except BaseException as error:  # reported by the test; a thread must not swallow it
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
+    def allocate(index: int) -> None:
+        solved = day_plan_allocation_solve(allocation_id=allocation_ids[index])
+        returned.append([] if solved is None else solved[1])
 
-    threads = [threading.Thread(target=allocate, args=(pk,)) for pk in allocation_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return returned, errors
+    # Any exception, an ApplicationError included, fails the test.
+    assert run_concurrently(len(allocation_ids), len(allocation_ids), allocate) == ["ok"] * len(allocation_ids)
+    return returned
 
 
 def test_exactly_one_of_two_simultaneous_last_allocations_creates_the_parts(
@@ -64,9 +48,8 @@ def test_exactly_one_of_two_simultaneous_last_allocations_creates_the_parts(
         plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=0.2)
         allocation_ids = list(plan.allocations.order_by("pk").values_list("pk", flat=True))
         assert len(allocation_ids) == 2
-        returned, errors = allocate_at_once(allocation_ids)
+        returned = allocate_at_once(allocation_ids)
 
-        assert errors == []
         plan.refresh_from_db()
         part_ids = sorted(plan.parts.values_list("pk", flat=True))
         assert sorted(returned, key=len) == [[], part_ids]
