@@ -38,7 +38,7 @@ import logging
 import math
 import time as clock
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -56,8 +56,8 @@ from baogong.core.scoping import scope_of
 from baogong.core.services import audit_record
 from baogong.delivery.models import Vehicle
 from baogong.orders.models import OPEN_STATUSES, PurchaseOrder
-from baogong.regions.models import Household, Region, RegionLevel, ZoneStatusKind
-from baogong.regions.selectors import region_effective_zone_status
+from baogong.regions.models import Region, RegionLevel, ZoneStatusKind
+from baogong.regions.selectors import region_effective_zone_statuses
 
 from . import routing
 from .allocation import AllocationRules
@@ -203,22 +203,67 @@ def _goods_sizes(
     return commodities, kits
 
 
-def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[int, CompoundLoad], int]:
-    """Allocated goods per compound gate under `region_path`, and the units of demand left unmet there."""
-    lines = list(
-        AllocationLine.objects.filter(run_id__in=run_ids, household__compound__path__startswith=region_path)
-        .order_by("household_id", "id")
-        .values_list(
-            "household_id", "household__compound_id", "item__commodity_id", "item__kit_id", "ordered", "allocated"
+class _RosterHousehold(NamedTuple):
+    pk: int
+    building: str
+    unit: str
+    room: str
+
+
+@dataclass
+class SubdistrictLoads:
+    """What a part reads before routing: allocated goods per compound gate, the units of demand left
+    unmet, and where each household with goods lives (all rosters and pickup slots need)."""
+
+    compounds: dict[int, CompoundLoad]
+    unmet: int
+    households: dict[int, _RosterHousehold]
+
+
+def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> SubdistrictLoads:
+    """Allocated goods per compound gate under `region_path`, from the runs `run_ids`.
+
+    Two queries whose cost follows the subdistrict, not the city: the regions
+    under the path (compounds, buildings, units: thousands of rows, on the
+    path's prefix index), then the runs' lines of those compounds' households,
+    with each household's unit and room. Filtering the lines through the
+    households' compound column, not the path through a join, keeps the
+    database from scanning every household and line of the city per part.
+    """
+    names: dict[int, tuple[str, int | None]] = {}
+    compound_ids: list[int] = []
+    for pk, level, name, parent_id in Region.objects.filter(path__startswith=region_path).values_list(
+        "pk", "level", "name", "parent_id"
+    ):
+        names[pk] = (name, parent_id)
+        if level == RegionLevel.COMPOUND:
+            compound_ids.append(pk)
+    lines = (
+        list(
+            AllocationLine.objects.filter(run_id__in=run_ids, household__compound_id__in=compound_ids)
+            .order_by("household_id", "id")
+            .values_list(
+                "household_id",
+                "household__compound_id",
+                "household__unit_id",
+                "household__room",
+                "item__commodity_id",
+                "item__kit_id",
+                "ordered",
+                "allocated",
+            )
         )
+        if run_ids and compound_ids
+        else []
     )
     commodities, kits = _goods_sizes(
-        commodity_ids=[line[2] for line in lines if line[2] is not None],
-        kit_ids=[line[3] for line in lines if line[3] is not None],
+        commodity_ids=[line[4] for line in lines if line[4] is not None],
+        kit_ids=[line[5] for line in lines if line[5] is not None],
     )
     loads: dict[int, CompoundLoad] = {}
+    households: dict[int, _RosterHousehold] = {}
     unmet = 0
-    for household_id, compound_id, commodity_id, kit_id, ordered, allocated in lines:
+    for household_id, compound_id, unit_id, room, commodity_id, kit_id, ordered, allocated in lines:
         unmet += ordered - allocated
         if allocated == 0:
             continue
@@ -226,14 +271,19 @@ def _compound_loads(*, run_ids: Sequence[int], region_path: str) -> tuple[dict[i
         if size is None:
             continue
         compound = loads.setdefault(compound_id, CompoundLoad(compound_id))
-        household = compound.households.setdefault(household_id, HouseholdLoad(household_id))
+        household = compound.households.get(household_id)
+        if household is None:
+            household = compound.households[household_id] = HouseholdLoad(household_id)
+            unit, building_id = names[unit_id]
+            building = names[building_id][0] if building_id in names else ""
+            households[household_id] = _RosterHousehold(household_id, building, unit, room)
         household.kg += allocated * size.kg
         household.litres += allocated * size.litres
         if size.cold:
             household.cold = True
             household.cold_kg += allocated * size.kg
             household.cold_litres += allocated * size.litres
-    return loads, unmet
+    return SubdistrictLoads(compounds=loads, unmet=unmet, households=households)
 
 
 @dataclass(frozen=True)
@@ -243,22 +293,25 @@ class PartDemand:
 
     cold_kg: float
     ambient_kg: float
+    # The allocation runs with lines for the subdistrict's compounds.
+    run_ids: tuple[int, ...] = ()
 
     @property
     def kg(self) -> float:
         return self.cold_kg + self.ambient_kg
 
 
-def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -> list[PartDemand]:
-    """Allocated kilograms per subdistrict, for splitting the fleet.
+def _compound_demand(*, run_id: int) -> dict[str, list[float | bool]]:
+    """What one allocation run sends to each compound gate: {"<compound id>": [kg, has chilled goods]}.
 
-    The split needs totals only, so the database adds the units up per
-    compound and item in one query; reading every household's lines once per
-    subdistrict (as a part does for its own) would scan a city's millions of
-    lines two hundred times.
+    Every compound with a line of the run is there, even one whose lines were
+    all cut to nothing: its part still reads the run to report the unmet
+    demand. Computed by each allocation task for its own run, so the fleet
+    split after the last one only adds a thousand small maps up instead of
+    reading a city's millions of lines while every worker waits.
     """
     rows = list(
-        AllocationLine.objects.filter(run_id__in=run_ids, allocated__gt=0)
+        AllocationLine.objects.filter(run_id=run_id)
         .values_list("household__compound_id", "item__commodity_id", "item__kit_id")
         .annotate(units=Sum("allocated"))
         .order_by()
@@ -267,9 +320,38 @@ def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -
         commodity_ids=[row[1] for row in rows if row[1] is not None],
         kit_ids=[row[2] for row in rows if row[2] is not None],
     )
+    demand: dict[str, list[float | bool]] = {}
+    for compound_id, commodity_id, kit_id, units in rows:
+        entry = demand.setdefault(str(compound_id), [0.0, False])
+        size = commodities.get(commodity_id) if commodity_id is not None else kits.get(kit_id)
+        if size is None or units == 0:
+            continue
+        entry[0] = float(entry[0]) + units * size.kg
+        entry[1] = bool(entry[1]) or size.cold
+    return demand
+
+
+def _part_demand_kg(
+    *, compound_demand: Mapping[int, Mapping[str, Sequence[float | bool]]], subdistricts: Sequence[Region]
+) -> list[PartDemand]:
+    """Allocated kilograms per subdistrict and the runs that reach it, from each run's `_compound_demand`
+    (keyed by run id), for splitting the fleet.
+
+    A compound with chilled goods from any run counts whole as chilled (see
+    PartDemand).
+    """
+    kg: dict[int, float] = defaultdict(float)
+    cold: set[int] = set()
+    runs_of: dict[int, set[int]] = defaultdict(set)
+    for run_id, demand in compound_demand.items():
+        for key, (weight, chilled) in demand.items():
+            kg[int(key)] += float(weight)
+            runs_of[int(key)].add(run_id)
+            if chilled:
+                cold.add(int(key))
     index = {subdistrict.pk: i for i, subdistrict in enumerate(subdistricts)}
     part_of: dict[int, int] = {}
-    compound_ids = sorted({row[0] for row in rows})
+    compound_ids = sorted(kg)
     for start in range(0, len(compound_ids), HOUSEHOLD_CHUNK):
         for pk, path in Region.objects.filter(pk__in=compound_ids[start : start + HOUSEHOLD_CHUNK]).values_list(
             "pk", "path"
@@ -277,21 +359,19 @@ def _part_demand_kg(*, run_ids: Sequence[int], subdistricts: Sequence[Region]) -
             found = [index[ancestor] for ancestor in _path_ids(path) if ancestor in index]
             if found:
                 part_of[pk] = found[0]
-    kg: dict[int, float] = defaultdict(float)
-    cold: set[int] = set()
-    for compound_id, commodity_id, kit_id, units in rows:
-        size = commodities.get(commodity_id) if commodity_id is not None else kits.get(kit_id)
-        if size is None or compound_id not in part_of:
-            continue
-        kg[compound_id] += units * size.kg
-        if size.cold:
-            cold.add(compound_id)
     cold_kg = [0.0] * len(subdistricts)
     ambient_kg = [0.0] * len(subdistricts)
+    run_ids: list[set[int]] = [set() for _ in subdistricts]
     for compound_id, weight in kg.items():
+        if compound_id not in part_of:
+            continue
         totals = cold_kg if compound_id in cold else ambient_kg
         totals[part_of[compound_id]] += weight
-    return [PartDemand(cold_kg=c, ambient_kg=a) for c, a in zip(cold_kg, ambient_kg, strict=True)]
+        run_ids[part_of[compound_id]] |= runs_of[compound_id]
+    return [
+        PartDemand(cold_kg=c, ambient_kg=a, run_ids=tuple(sorted(r)))
+        for c, a, r in zip(cold_kg, ambient_kg, run_ids, strict=True)
+    ]
 
 
 def fleet_split_by_kind(*, demand: Sequence[PartDemand], cold_chain: Sequence[bool]) -> list[list[int]]:
@@ -456,7 +536,12 @@ def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation,
                 delivery_date=allocation.plan.delivery_date,
                 rules=rules,
             )
-            part_ids = _allocation_record(allocation, run=run, seconds=clock.perf_counter() - started)
+            part_ids = _allocation_record(
+                allocation,
+                run=run,
+                seconds=clock.perf_counter() - started,
+                compound_kg=_compound_demand(run_id=run.pk),
+            )
     except Exception as failure:  # every failure is recorded on the plan, which goes on without this supermarket
         if isinstance(failure, ValidationFailed):
             error = str(failure.message)
@@ -478,7 +563,12 @@ def day_plan_allocation_solve(*, allocation_id: int) -> tuple[DayPlanAllocation,
 
 
 def _allocation_record(
-    allocation: DayPlanAllocation, *, run: AllocationRun | None, seconds: float, error: str = ""
+    allocation: DayPlanAllocation,
+    *,
+    run: AllocationRun | None,
+    seconds: float,
+    error: str = "",
+    compound_kg: dict[str, list[float | bool]] | None = None,
 ) -> list[int]:
     """Count one finished allocation in the plan; the last one to finish splits the fleet (in this transaction)."""
     DayPlanAllocation.objects.filter(pk=allocation.pk).update(
@@ -486,6 +576,7 @@ def _allocation_record(
         run=run,
         error=error[:255],
         seconds=round(seconds, 3),
+        compound_kg=compound_kg or {},
         finished_at=timezone.now(),
     )
     DayPlan.objects.filter(pk=allocation.plan_id).update(allocations_finished=F("allocations_finished") + 1)
@@ -508,13 +599,21 @@ def _allocation_finish(plan: DayPlan) -> list[int]:
         for a in skipped
     ]
     subdistricts = _subdistricts_of(plan.area)
-    demand = _part_demand_kg(run_ids=run_ids, subdistricts=subdistricts)
+    demand = _part_demand_kg(
+        compound_demand={a.run_id: a.compound_kg for a in allocations if a.run_id is not None},
+        subdistricts=subdistricts,
+    )
     fleet = _fleet_of(plan.area)
     shares = fleet_split_by_kind(demand=demand, cold_chain=[vehicle.is_cold_chain for vehicle in fleet])
     parts = DayPlanPart.objects.bulk_create(
         [
-            DayPlanPart(plan=plan, subdistrict=subdistrict, vehicle_ids=sorted(fleet[i].pk for i in share))
-            for subdistrict, share in zip(subdistricts, shares, strict=True)
+            DayPlanPart(
+                plan=plan,
+                subdistrict=subdistrict,
+                vehicle_ids=sorted(fleet[i].pk for i in share),
+                run_ids=list(part_demand.run_ids),
+            )
+            for subdistrict, share, part_demand in zip(subdistricts, shares, demand, strict=True)
         ]
     )
     DayPlan.objects.filter(pk=plan.pk).update(
@@ -667,7 +766,8 @@ def _part_compute(part: DayPlanPart) -> PartResult:
     plan = part.plan
     rules = day_rules()
     started = clock.perf_counter()
-    loads, unmet = _compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
+    read = _compound_loads(run_ids=part.run_ids, region_path=part.subdistrict.path)
+    loads, unmet = read.compounds, read.unmet
     compounds = Region.objects.in_bulk(list(loads))
     vehicles = list(Vehicle.objects.filter(pk__in=part.vehicle_ids).select_related("home__region").order_by("plate"))
     loaded = clock.perf_counter()
@@ -807,7 +907,7 @@ def _part_compute(part: DayPlanPart) -> PartResult:
                 compound_id = stops[visit.stop_id].compound_id
                 departures[compound_id] = max(visit.departure, departures.get(compound_id, visit.departure))
     routed = clock.perf_counter()
-    rosters, slots = _households_plan(part, loads, compounds, departures, rules)
+    rosters, slots = _households_plan(part, read, compounds, departures, rules)
     finished = clock.perf_counter()
     return PartResult(
         stops=list(stops.values()),
@@ -824,31 +924,6 @@ def _part_compute(part: DayPlanPart) -> PartResult:
             "rosters_s": round(finished - routed, 3),
         },
     )
-
-
-class _RosterHousehold(NamedTuple):
-    pk: int
-    building: str
-    unit: str
-    room: str
-
-
-def _roster_households(loads: dict[int, CompoundLoad]) -> dict[int, _RosterHousehold]:
-    """Where each ordering household lives (building and unit names, room): all rosters and pickup slots need.
-
-    Plain values, not model rows (three model instances per household cost
-    more than the rosters), read by compound: a list of tens of thousands of
-    household ids is slow to bind (PostgreSQL: ~60 ms per thousand), the
-    compounds are a few dozen.
-    """
-    wanted = {h for load in loads.values() for h in load.households}
-    found: dict[int, _RosterHousehold] = {}
-    for pk, building, unit, room in Household.objects.filter(compound_id__in=list(loads)).values_list(
-        "pk", "unit__parent__name", "unit__name", "room"
-    ):
-        if pk in wanted:
-            found[pk] = _RosterHousehold(pk, building or "", unit, room)
-    return found
 
 
 def _pickup_plan(members: Sequence[_RosterHousehold], *, opens: time, rules: DayRules) -> PickupPlan | None:
@@ -873,13 +948,13 @@ def _pickup_plan(members: Sequence[_RosterHousehold], *, opens: time, rules: Day
 
 def _households_plan(
     part: DayPlanPart,
-    loads: dict[int, CompoundLoad],
+    read: SubdistrictLoads,
     compounds: dict[int, Region],
     departures: dict[int, time],
     rules: DayRules,
 ) -> tuple[list[PlanRoster], list[PlanPickupSlot]]:
     """Courier rosters for every compound but controlled ones, which get pickup slots instead."""
-    households = _roster_households(loads)
+    loads, households = read.compounds, read.households
     volunteers: dict[int, list[int]] = defaultdict(list)
     for user_id, region_id in (
         User.objects.filter(role=Role.VOLUNTEER, is_active=True, region_id__in=list(loads))
@@ -888,12 +963,13 @@ def _households_plan(
     ):
         volunteers[region_id].append(user_id)
 
+    statuses = region_effective_zone_statuses(regions=[compounds[pk] for pk in loads])
     rosters: list[PlanRoster] = []
     slots: list[PlanPickupSlot] = []
     for compound_id in sorted(loads):
         load = loads[compound_id]
         members = [households[h] for h in sorted(load.households)]
-        status = region_effective_zone_status(region=compounds[compound_id])
+        status = statuses[compound_id]
         if status == ZoneStatusKind.CONTROLLED:
             # Residents come once the goods are at the gate (rounded up to the next quarter hour).
             opens = rules.gate_opens

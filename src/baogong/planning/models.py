@@ -370,6 +370,9 @@ class DayPlanAllocation(models.Model):
     run = models.ForeignKey(AllocationRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     error = models.CharField(max_length=255, blank=True)
     seconds = models.FloatField(default=0)
+    # What the run sends to each compound gate, {"<compound id>": [kg, has chilled goods]}: the fleet
+    # split adds these up instead of reading every line of every run after the last allocation.
+    compound_kg = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -391,6 +394,9 @@ class DayPlanPart(models.Model):
     status = models.CharField(max_length=16, choices=DayPlanStatus.choices, default=DayPlanStatus.QUEUED)
     # The fleet is split between subdistricts before fan-out so parallel parts never share a vehicle.
     vehicle_ids = models.JSONField(default=list)
+    # The allocation runs with lines for the subdistrict's compounds (a few of a district's dozens):
+    # the only ones the part reads.
+    run_ids = models.JSONField(default=list)
     stops = models.PositiveIntegerField(default=0)
     stops_assigned = models.PositiveIntegerField(default=0)
     distance_km = models.FloatField(default=0)

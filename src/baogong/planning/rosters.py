@@ -36,6 +36,8 @@ households are never dropped.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +66,9 @@ _DIGITS = re.compile(r"(\d+)")
 _FLOOR_SEPARATED = re.compile(r"^\D*(\d+)\s*[-/_ ]\s*\d+")
 
 
+# Building, unit and room names repeat across a compound (every unit has a "101"), so the keys are
+# computed once per distinct name; the cache is bounded and the results immutable.
+@functools.lru_cache(maxsize=65_536)
 def natural_key(text: str) -> tuple[tuple[str | int, ...], str]:
     """Sort key that orders embedded numbers by value; the raw text breaks ties ("01" vs "1")."""
     parts: list[str | int] = []
@@ -300,15 +305,28 @@ def _staff(
 ) -> tuple[list[int | None], list[Unstaffed]]:
     pool = [v for v in volunteers if v.available]
     limits = [v.max_households if v.max_households is not None else rules.max_households for v in pool]
-    loads = [0] * len(pool)
+    # Volunteers by (households so far, pool order): the first one popped with room for a roster is the
+    # one the rule picks. Those without room for this roster go back for the next, smaller ones.
+    queue = [(0, i) for i in range(len(pool)) if limits[i] > 0]
+    heapq.heapify(queue)
     assigned: list[int | None] = []
     unstaffed: list[Unstaffed] = []
     for number, run in enumerate(runs, start=1):
         size = len(run)
-        fits = [i for i in range(len(pool)) if loads[i] + size <= limits[i]]
-        if fits:
-            chosen = min(fits, key=lambda i: (loads[i], i))
-            loads[chosen] += size
+        passed: list[tuple[int, int]] = []
+        chosen = None
+        while queue:
+            load, i = heapq.heappop(queue)
+            if load + size <= limits[i]:
+                chosen = i
+                break
+            passed.append((load, i))
+        for entry in passed:
+            heapq.heappush(queue, entry)
+        if chosen is not None:
+            load += size
+            if load < limits[chosen]:
+                heapq.heappush(queue, (load, chosen))
             assigned.append(pool[chosen].volunteer_id)
             continue
         assigned.append(None)

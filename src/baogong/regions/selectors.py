@@ -16,6 +16,7 @@ from baogong.core.services import personal_data_access_record
 from .models import Household, Region, RegionLevel, ZoneStatus, ZoneStatusKind
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from baogong.accounts.models import User
@@ -61,9 +62,16 @@ def region_with_zone_status(queryset: QuerySet[Region], *, at: datetime | None =
 
 def region_effective_zone_status(*, region: Region, at: datetime | None = None) -> str:
     """The status that applies to a region: its own current one, else the nearest ancestor's."""
+    return region_effective_zone_statuses(regions=[region], at=at)[region.pk]
+
+
+def region_effective_zone_statuses(*, regions: Sequence[Region], at: datetime | None = None) -> dict[int, str]:
+    """`region_effective_zone_status` of many regions in one query (a day plan asks for dozens at once)."""
     moment = at or timezone.now()
+    ancestors = {region.pk: region.ancestor_ids() for region in regions}
+    wanted = {pk for ids in ancestors.values() for pk in ids}
     rows = (
-        ZoneStatus.objects.filter(region_id__in=region.ancestor_ids(), starts_at__lte=moment)
+        ZoneStatus.objects.filter(region_id__in=sorted(wanted), starts_at__lte=moment)
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=moment))
         .order_by("-starts_at", "-id")
         .values_list("region_id", "status")
@@ -71,10 +79,10 @@ def region_effective_zone_status(*, region: Region, at: datetime | None = None) 
     latest: dict[int, str] = {}
     for region_id, status in rows:
         latest.setdefault(region_id, status)
-    for region_id in reversed(region.ancestor_ids()):
-        if region_id in latest:
-            return latest[region_id]
-    return ZoneStatusKind.NORMAL
+    effective: dict[int, str] = {}
+    for pk, ids in ancestors.items():
+        effective[pk] = next((latest[i] for i in reversed(ids) if i in latest), ZoneStatusKind.NORMAL)
+    return effective
 
 
 def zone_status_history(*, scope: Scope, region: Region) -> QuerySet[ZoneStatus]:

@@ -78,6 +78,34 @@ def test_plan_solves_the_county_day(pw):
     assert plan.unrouted_kg == 0.0
 
 
+def test_each_allocation_records_what_its_run_sends_to_each_gate(pw):
+    regions = pw.ow.world.regions
+
+    plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+
+    # The fleet split reads these maps, not the lines: each holds its own run's gates (veg packages, 2 kg).
+    own = plan.allocations.get(supermarket=pw.ow.supermarket)
+    other = plan.allocations.exclude(pk=own.pk).get()
+    assert own.compound_kg == {str(regions["A1"].pk): [28.0, False], str(regions["A2"].pk): [2.0, False]}
+    assert other.compound_kg == {str(regions["B1"].pk): [2.0, False]}
+
+
+def test_part_demand_adds_the_runs_up_and_names_the_runs_reaching_each_part(pw):
+    regions = pw.ow.world.regions
+    a1, b1 = str(regions["A1"].pk), str(regions["B1"].pk)
+
+    # Run 7 cut A1's goods to nothing: it still reaches S1, whose part reads it for the unmet demand.
+    demand = day_plan._part_demand_kg(
+        compound_demand={5: {a1: [10.0, False], b1: [4.0, False]}, 6: {a1: [5.0, True]}, 7: {a1: [0.0, False]}},
+        subdistricts=[regions["S1"], regions["S2"]],
+    )
+
+    assert demand == [
+        day_plan.PartDemand(cold_kg=15.0, ambient_kg=0.0, run_ids=(5, 6, 7)),
+        day_plan.PartDemand(cold_kg=0.0, ambient_kg=4.0, run_ids=(5,)),
+    ]
+
+
 def test_routes_respect_capacity_and_cover_every_stop_once(pw):
     plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
 
@@ -464,12 +492,12 @@ def test_goods_arriving_after_the_last_pickup_slot_get_slots_after_the_gate_clos
     regions = pw.ow.world.regions
     plan = day_plan_solve(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
     part = plan.parts.get(subdistrict=regions["S1"])
-    loads, _unmet = day_plan._compound_loads(run_ids=plan.allocation_runs, region_path=part.subdistrict.path)
-    compounds = day_plan.Region.objects.in_bulk(list(loads))
+    read = day_plan._compound_loads(run_ids=part.run_ids, region_path=part.subdistrict.path)
+    compounds = day_plan.Region.objects.in_bulk(list(read.compounds))
 
     # Controlled A2's last drop leaves the gate at 17:55, after the last slot (17:45-18:00) began.
     _rosters, slots = day_plan._households_plan(
-        part, loads, compounds, {regions["A2"].pk: clock_time(17, 55)}, day_rules()
+        part, read, compounds, {regions["A2"].pk: clock_time(17, 55)}, day_rules()
     )
 
     assert [(s.compound_id, s.starts, s.ends, s.household_count) for s in slots] == [

@@ -6,7 +6,11 @@ from django.utils import timezone
 from baogong.core.errors import ValidationFailed
 from baogong.core.models import AuditLog
 from baogong.regions.models import Household, Region, RegionLevel, ZoneStatus
-from baogong.regions.selectors import region_effective_zone_status, region_with_zone_status
+from baogong.regions.selectors import (
+    region_effective_zone_status,
+    region_effective_zone_statuses,
+    region_with_zone_status,
+)
 from baogong.regions.services import region_create, zone_status_set
 from baogong.regions.tests.factories import household, make_tree
 
@@ -87,6 +91,25 @@ def test_effective_status_is_inherited_from_the_nearest_ancestor():
     zone_status_set(actor=None, region=tree.subdistrict, status="prevention", reason="district order")
     zone_status_set(actor=None, region=tree.community, status="controlled", reason="community order")
     assert region_effective_zone_status(region=tree.unit) == "controlled"
+
+
+def test_effective_statuses_of_many_regions_are_read_together_with_the_same_answers(django_assert_num_queries):
+    tree = make_tree()
+    zone_status_set(actor=None, region=tree.subdistrict, status="prevention", reason="district order")
+    zone_status_set(actor=None, region=tree.building, status="sealed", reason="case")
+    other = region_create(actor=None, parent=tree.subdistrict, level=RegionLevel.COMMUNITY, name="Other", code="OTH")
+    regions = [tree.county, tree.compound, tree.unit, other]
+
+    with django_assert_num_queries(1):
+        statuses = region_effective_zone_statuses(regions=regions)
+
+    assert statuses == {
+        tree.county.pk: "normal",
+        tree.compound.pk: "prevention",
+        tree.unit.pk: "sealed",
+        other.pk: "prevention",
+    }
+    assert statuses == {region.pk: region_effective_zone_status(region=region) for region in regions}
 
 
 @pytest.mark.parametrize(
