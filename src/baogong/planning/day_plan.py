@@ -44,7 +44,7 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -571,6 +571,7 @@ def _allocation_record(
     compound_kg: dict[str, list[float | bool]] | None = None,
 ) -> list[int]:
     """Count one finished allocation in the plan; the last one to finish splits the fleet (in this transaction)."""
+    _deferred_constraints_check()
     DayPlanAllocation.objects.filter(pk=allocation.pk).update(
         status=DayPlanStatus.FAILED if run is None else DayPlanStatus.DONE,
         run=run,
@@ -586,6 +587,22 @@ def _allocation_record(
     if plan.allocations_finished < plan.allocations_total:
         return []
     return _allocation_finish(plan)
+
+
+def _deferred_constraints_check() -> None:
+    """Check the transaction's deferred foreign keys now (PostgreSQL), before the plan's row lock is taken.
+
+    At commit PostgreSQL checks each of a run's thousands of new lines
+    against its household, item and run: a fifth to a third of a city
+    allocation's time. Checked at commit, that time would be spent holding
+    the plan's counter row, which every other allocation's commit waits for;
+    checked here, workers check in parallel and hold the lock only for the
+    counter update. SQLite holds one write lock for the whole transaction
+    anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _allocation_finish(plan: DayPlan) -> list[int]:
