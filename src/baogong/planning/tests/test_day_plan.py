@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
 from baogong.accounts.models import Role
@@ -23,6 +24,7 @@ from baogong.planning.models import (
     AllocationItem,
     AllocationRun,
     DayPlan,
+    DayPlanAllocation,
     DayPlanPart,
     DayPlanStatus,
     PlanPickupSlot,
@@ -376,6 +378,41 @@ def test_fan_out_queues_database_tasks_for_the_workers(pw, settings, django_capt
     assert len(queued("day_plan_part_task")) == 2
     plan.refresh_from_db()
     assert (plan.status, plan.allocations_finished, plan.parts_finished) == (DayPlanStatus.QUEUED, 2, 0)
+
+
+def test_each_allocation_checks_its_foreign_keys_before_counting_itself_in_the_plan(pw, settings, monkeypatch):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+    counted_at_check: list[int] = []
+    check = day_plan._deferred_constraints_check
+
+    def spy() -> None:
+        counted_at_check.append(DayPlan.objects.get(pk=plan.pk).allocations_finished)
+        check()
+
+    monkeypatch.setattr(day_plan, "_deferred_constraints_check", spy)
+    for allocation_id in plan.allocations.order_by("pk").values_list("pk", flat=True):
+        day_plan_allocation_solve(allocation_id=allocation_id)
+    # Each check ran before its own allocation took the plan's counter row.
+    assert counted_at_check == [0, 1]
+    plan.refresh_from_db()
+    assert plan.allocations_finished == 2
+
+
+def test_a_broken_foreign_key_fails_at_the_check_not_at_commit(pw):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite checks foreign keys at commit; its writers hold one lock for the transaction anyway")
+    plan = day_plan_start(actor=pw.command, delivery_date=DAY, time_limit_s=TINY)
+    allocation = plan.allocations.order_by("pk").first()
+    assert allocation is not None
+    # A savepoint inside the test's transaction: without the check nothing would fail before the test ends.
+    with transaction.atomic():
+        DayPlanAllocation.objects.filter(pk=allocation.pk).update(run_id=2**31 - 1)
+        with pytest.raises(IntegrityError):
+            day_plan._deferred_constraints_check()
+        transaction.set_rollback(True)
+    allocation.refresh_from_db()
+    assert allocation.run_id is None
 
 
 @pytest.mark.parametrize(
