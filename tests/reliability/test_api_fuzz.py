@@ -33,9 +33,8 @@ from baogong.orders.tests.factories import NOW, build_ordering_world
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 SEED = 20260808
-# Per operation, role and mode: 7 x 2 roles x 2 modes = 28 requests per operation, above the plan's fallback of 25,
-# which keeps the whole reliability run inside its budget on a busy 2-core machine.
-EXAMPLES = 7
+# Per operation, role and mode: 13 x 2 roles x 2 modes = 52 generated requests per operation, the plan's 50.
+EXAMPLES = 13
 CSRF = "0123456789abcdef0123456789abcdef"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
