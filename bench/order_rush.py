@@ -439,12 +439,10 @@ def check(database_url: str, fixtures: Fixtures, outcomes: list[Outcome]) -> dic
     }
 
 
-# What Django sends for every signed-in request before the view runs: the connection health check
-# (CONN_HEALTH_CHECKS), the session row and the account row.
+# What Django sends for every signed-in request before the view runs, besides the session row
+# (`baogong.accounts.sessions`): the connection health check (CONN_HEALTH_CHECKS) and the account row.
 AUTH_STATEMENTS = {
     "health": "SELECT 1",
-    "session": "SELECT session_key, session_data, expire_date FROM django_session "
-    "WHERE expire_date > %s AND session_key = %s LIMIT 21",
     "user": "SELECT * FROM accounts_user WHERE id = %s LIMIT 21",
 }
 
@@ -462,6 +460,8 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     import psycopg
     from django.utils import timezone
 
+    from baogong.accounts.sessions import session_read_sql
+    from baogong.core import sql as runner
     from baogong.orders import statements as st
 
     PRICE, RICE_PRICE = Decimal("20.00"), Decimal("55.50")  # noqa: N806 - constants of this run
@@ -474,7 +474,14 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     ancestors = fixtures.ancestor_ids
     day = fixtures.delivery_date
 
-    def batch(cur: psycopg.ClientCursor, statements: list[tuple[str, list]]) -> list:
+    def batch(cur: psycopg.ClientCursor, statements: list[tuple[str, list]], prepared: set[str]) -> list:
+        # Prepared once per connection and then executed by name, as `baogong.core.sql.run` does.
+        new = {runner.prepared_name(sql): runner.prepare_sql(sql) for sql, _ in statements}
+        new = {name: sql for name, sql in new.items() if name not in prepared and sql is not None}
+        if new:
+            cur.execute(";\n".join(new.values()))
+            prepared.update(new)
+        statements = [(runner.execute_sql(sql, len(ps)), ps) for sql, ps in statements]
         cur.execute(";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
         results = []
         while True:
@@ -482,12 +489,14 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
             if not cur.nextset():
                 return results
 
-    def one(conn: psycopg.Connection, user_id: int, household_id: int, session: str, rice: int) -> None:
+    def one(
+        conn: psycopg.Connection, user_id: int, household_id: int, session: str, rice: int, prepared: set[str]
+    ) -> None:
         key = str(uuid.uuid4())
         now = timezone.now()
         cur = conn.cursor()
         cur.execute(AUTH_STATEMENTS["health"])
-        cur.execute(AUTH_STATEMENTS["session"], (now, session)).fetchall()
+        batch(cur, [(session_read_sql(), [session, now])], prepared)
         cur.execute(AUTH_STATEMENTS["user"], (user_id,)).fetchall()
         batch(
             cur,
@@ -496,6 +505,7 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
                 (st.offers_select(2), offers),
                 (st.HOUSEHOLD_FOR_ORDERING, [household_id]),
             ],
+            prepared,
         )
         batch(
             cur,
@@ -503,36 +513,43 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
                 (st.window_rules_select(len(ancestors)), ancestors),
                 (st.zone_statuses_select(len(ancestors)), [*ancestors, now, now]),
             ],
+            prepared,
         )
         total = PRICE + RICE_PRICE * rice
         with conn.transaction():
             cur.execute(st.KEY_CLAIM, (user_id, key, "f" * 64, now)).fetchall()
-            order_id = cur.execute(
-                st.ORDER_INSERT,
-                (
-                    household_id,
-                    fixtures.raw_compound,
-                    fixtures.raw_building,
-                    fixtures.raw_unit,
-                    fixtures.supermarket,
-                    day,
-                    "online",
-                    user_id,
-                    False,
-                    "",
-                    "placed",
-                    "door",
-                    "",
-                    "online",
-                    "paid",
-                    total,
-                    total,
-                    False,
-                    "",
-                    now,
-                    now,
-                ),
-            ).fetchone()[0]
+            [[(order_id,)]] = batch(
+                cur,
+                [
+                    (
+                        st.ORDER_INSERT,
+                        [
+                            household_id,
+                            fixtures.raw_compound,
+                            fixtures.raw_building,
+                            fixtures.raw_unit,
+                            fixtures.supermarket,
+                            day,
+                            "online",
+                            user_id,
+                            False,
+                            "",
+                            "placed",
+                            "door",
+                            "",
+                            "online",
+                            "paid",
+                            total,
+                            total,
+                            False,
+                            "",
+                            now,
+                            now,
+                        ],
+                    )
+                ],
+                prepared,
+            )
             body = json.dumps({"id": order_id, "status": "placed", "lines": [[offers[0], 1], [offers[1], rice]]})
             results = batch(
                 cur,
@@ -556,12 +573,14 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
                     (st.RESERVE, [1, offers[0], 1]),
                     (st.RESERVE, [rice, offers[1], rice]),
                 ],
+                prepared,
             )
             if not all(results[-4:]):
                 raise RuntimeError("the raw ceiling ran out of supply or caps")
 
     def worker() -> None:
         with psycopg.connect(database_url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+            prepared: set[str] = set()
             barrier.wait()
             while True:
                 with lock:
@@ -570,7 +589,7 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
                     index = len(work)
                     user_id, household_id, session = work.pop()
                 started = time.perf_counter()
-                one(conn, user_id, household_id, session, 1 + index % 2)
+                one(conn, user_id, household_id, session, 1 + index % 2, prepared)
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)

@@ -1,4 +1,4 @@
-"""The hand-written SQL of placing an order, and a runner that sends several statements at once.
+"""The hand-written SQL of placing an order (run by `baogong.core.sql.run`, several statements at once).
 
 Placing an order is the one request that has to hold up under the 06:00 rush,
 and building ORM queries cost more CPU than the database spends running them.
@@ -9,6 +9,9 @@ aborts the rest and the transaction). SQLite runs the same statements one by
 one. The order rush benchmark runs these very statements for its raw
 database ceiling.
 
+On PostgreSQL each statement is also prepared once per connection and then
+executed by name (see `baogong.core.sql`).
+
 Every statement is portable between PostgreSQL and SQLite 3.35+ (`RETURNING`,
 `ON CONFLICT`), takes `%s` parameters adapted by `connection.ops`, and returns
 plain values that `as_decimal`, `as_date` and `as_time` normalise (SQLite
@@ -17,7 +20,6 @@ hands back text and floats where PostgreSQL hands back typed values).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -26,14 +28,11 @@ from django.db import connection
 
 from baogong.catalog.models import Commodity, Kit
 from baogong.core.models import AuditLog
+from baogong.core.sql import Result, Statement, rows, run  # noqa: F401 - callers reach them through this module
 from baogong.enterprises.models import CompoundPairing, Organisation
 from baogong.regions.models import Household, Region, ZoneStatus
 
 from .models import HouseholdQuota, IdempotencyKey, OfferLine, Order, OrderEvent, OrderLine, OrderWindow, Payment
-
-Statement = tuple[str, Sequence[Any]]
-# Rows for a statement that returns rows, else the number of rows it changed.
-Result = list[tuple[Any, ...]] | int
 
 CENT = Decimal("0.01")
 
@@ -110,10 +109,10 @@ ORDER_INSERT = (
 
 
 def order_lines_insert(count: int) -> str:
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * count)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * count)
     return (
         f"INSERT INTO {_table(OrderLine)} (order_id, offer_line_id, kind, kit_id, commodity_id, "  # noqa: S608
-        f"quantity, unit_price, amount, short_reason) VALUES {rows}"
+        f"quantity, unit_price, amount, short_reason) VALUES {values}"
     )
 
 
@@ -146,35 +145,6 @@ RESERVE = (
     f"UPDATE {_table(OfferLine)} SET reserved = reserved + %s "  # noqa: S608
     "WHERE id = %s AND is_active AND reserved + %s <= quantity RETURNING id"
 )
-
-
-def run(statements: Sequence[Statement]) -> list[Result]:
-    """Run `statements` in order on the default connection; one round trip on PostgreSQL.
-
-    Each result is the list of rows for a statement that returns rows (a
-    SELECT, or RETURNING), else its row count.
-    """
-    results: list[Result] = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(statements) > 1:
-            # psycopg's client-side binding (Django's default) sends this as one simple query.
-            cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])
-            raw = cursor.cursor
-            while True:
-                results.append(raw.fetchall() if raw.description is not None else raw.rowcount)
-                if not raw.nextset():
-                    break
-            return results
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            results.append(cursor.fetchall() if cursor.description is not None else cursor.rowcount)
-    return results
-
-
-def rows(result: Result) -> list[tuple[Any, ...]]:
-    if isinstance(result, int):
-        raise TypeError("the statement returned no rows")
-    return result
 
 
 def as_decimal(value: Any) -> Decimal:

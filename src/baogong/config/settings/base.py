@@ -180,6 +180,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Django's database sessions with their per-request read written out (accounts/sessions.py).
+SESSION_ENGINE = "baogong.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -220,6 +222,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "baogong.core.security.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "baogong.core.security.lockout_response"
 TRUSTED_PROXY_COUNT = int(os.environ.get("BAOGONG_TRUSTED_PROXY_COUNT", "0"))
+# The order path prepares its statements once per PostgreSQL session (orders/statements.py); off
+# behind a connection pooler in transaction mode, which does not keep a session per client.
+SQL_PREPARE = env_bool("BAOGONG_SQL_PREPARE", True)
 # axes.W006 asks for the client address among the lockout parameters; see above
 # and docs/reliability.md for why this deployment counts per username.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -1,0 +1,139 @@
+"""Hand-written SQL for the hottest paths: several statements in one round trip, prepared once per session.
+
+Building ORM queries costs more CPU than the database spends running the few
+statements of the order path or of reading a signed-in session, so those are
+written out (`baogong.orders.statements`, `baogong.accounts.sessions`) and run
+here. On PostgreSQL several statements go in one simple query, executed in
+order in the caller's transaction (an error in any of them aborts the rest and
+the transaction); SQLite runs them one by one.
+
+On PostgreSQL each statement is also prepared once per database session
+(`PREPARE`) and then sent as `EXECUTE name(...)`: planning the same dozen
+statements again on every order cost the database more than running them
+(measured in `docs/benchmarks.md`, "Order rush"). Prepared statements live in
+the database session, so a connection pooler in transaction mode would hand an
+`EXECUTE` to a session that never saw the `PREPARE`; behind one, set
+`BAOGONG_SQL_PREPARE=0`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+Statement = tuple[str, Sequence[Any]]
+# Rows for a statement that returns rows, else the number of rows it changed.
+Result = list[tuple[Any, ...]] | int
+
+
+def run(statements: Sequence[Statement]) -> list[Result]:
+    """Run `statements` in order on the default connection; one round trip on PostgreSQL.
+
+    Each result is the list of rows for a statement that returns rows (a
+    SELECT, or RETURNING), else its row count.
+    """
+    results: list[Result] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if settings.SQL_PREPARE:
+                statements = _prepared(cursor, statements)
+            if len(statements) > 1:
+                # psycopg's client-side binding (Django's default) sends this as one simple query.
+                text = ";\n".join(sql for sql, _params in statements)
+                cursor.execute(text, [p for _sql, ps in statements for p in ps])
+                raw = cursor.cursor
+                while True:
+                    results.append(raw.fetchall() if raw.description is not None else raw.rowcount)
+                    if not raw.nextset():
+                        break
+                return results
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description is not None else cursor.rowcount)
+    return results
+
+
+# Statements prepared so far, per database session (psycopg connection). A session opened again
+# (after a failure or CONN_MAX_AGE) is a new key and starts empty; a dead one drops out.
+_PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+# Enough for every statement of the order path with any number of lines several times over; texts
+# beyond it (a caller building SQL per request, say) run unprepared rather than fill the session.
+PREPARED_PER_SESSION = 256
+_PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
+
+
+def prepared_name(sql: str) -> str:
+    """A name for `sql` that is the same in every session, so a session's list can be rebuilt."""
+    return "baogong_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+
+
+def prepare_sql(sql: str) -> str | None:
+    """`PREPARE name AS sql` with `%s` placeholders numbered; None if `sql` has other `%` escapes."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(1) == "%":
+            return "%"
+        if match.group(1) != "s":
+            raise ValueError(match.group(0))
+        count += 1
+        return f"${count}"
+
+    try:
+        text = _PLACEHOLDER.sub(number, sql)
+    except ValueError:
+        return None
+    return f"PREPARE {prepared_name(sql)} AS {text}"
+
+
+def execute_sql(sql: str, parameter_count: int) -> str:
+    """The `EXECUTE` of the prepared form of `sql`, with `%s` for each of its parameters."""
+    arguments = f"({', '.join(['%s'] * parameter_count)})" if parameter_count else ""
+    return f"EXECUTE {prepared_name(sql)}{arguments}"
+
+
+def _prepared(cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
+    """`statements` as EXECUTEs of prepared statements, preparing in one round trip what is new to this session.
+
+    PREPARE is not transactional: a statement prepared inside a transaction that then rolls back
+    stays prepared, so what is recorded here stays true. If a PREPARE itself fails the session's
+    record is dropped and read back from `pg_prepared_statements` on the next call.
+    """
+    session = connection.connection
+    known = _PREPARED.get(session)
+    if known is None:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')")
+        known = {name for (name,) in cursor.fetchall()}
+        _PREPARED[session] = known
+    converted: list[Statement] = []
+    new: dict[str, str] = {}
+    for sql, params in statements:
+        name = prepared_name(sql)
+        if name not in known and name not in new:
+            prepare = prepare_sql(sql) if len(known) + len(new) < PREPARED_PER_SESSION else None
+            if prepare is None:
+                converted.append((sql, params))
+                continue
+            new[name] = prepare
+        converted.append((execute_sql(sql, len(params)), params))
+    if new:
+        try:
+            cursor.execute(";\n".join(new.values()))
+        except Exception:
+            _PREPARED.pop(session, None)
+            raise
+        known.update(new)
+    return converted
+
+
+def rows(result: Result) -> list[tuple[Any, ...]]:
+    if isinstance(result, int):
+        raise TypeError("the statement returned no rows")
+    return result

@@ -1,0 +1,129 @@
+"""The runner of hand-written SQL: statements prepared once per database session and executed by name."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from baogong.core import sql
+
+pytestmark = pytest.mark.django_db
+
+DOUBLE = "SELECT %s * 2"
+TRIPLE = "SELECT %s * 3"
+
+
+def _new_session() -> None:
+    """Forget every prepared statement, as a new database session would start."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    sql._PREPARED.pop(connection.connection, None)
+
+
+def test_prepare_sql_numbers_placeholders_and_refuses_other_escapes():
+    name = sql.prepared_name("SELECT %s + %s, 10 %% 3")
+
+    assert sql.prepare_sql("SELECT %s + %s, 10 %% 3") == f"PREPARE {name} AS SELECT $1 + $2, 10 % 3"
+    assert sql.prepare_sql("SELECT %(named)s") is None
+    assert sql.execute_sql("SELECT %s + %s", 2) == f"EXECUTE {sql.prepared_name('SELECT %s + %s')}(%s, %s)"
+    assert sql.execute_sql("SELECT 1", 0) == f"EXECUTE {sql.prepared_name('SELECT 1')}"
+    assert re.fullmatch(r"baogong_[0-9a-f]{24}", name)
+
+
+def test_run_answers_rows_or_counts_in_order():
+    assert sql.run([(DOUBLE, [2]), (TRIPLE, [2])]) == [[(4,)], [(6,)]]
+
+
+@pytest.mark.postgres
+def test_a_new_session_prepares_once_then_executes_by_name():
+    _new_session()
+
+    with CaptureQueriesContext(connection) as first:
+        assert sql.run([(DOUBLE, [2]), (TRIPLE, [2]), (DOUBLE, [5])]) == [[(4,)], [(6,)], [(10,)]]
+    with CaptureQueriesContext(connection) as then:
+        assert sql.run([(DOUBLE, [7])]) == [[(14,)]]
+
+    double, triple = sql.prepared_name(DOUBLE), sql.prepared_name(TRIPLE)
+    assert [q["sql"] for q in first] == [
+        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        f"PREPARE {double} AS SELECT $1 * 2;\nPREPARE {triple} AS SELECT $1 * 3",
+        f"EXECUTE {double}(2);\nEXECUTE {triple}(2);\nEXECUTE {double}(5)",
+    ]
+    assert [q["sql"] for q in then] == [f"EXECUTE {double}(7)"]
+
+
+@pytest.mark.postgres
+def test_statements_prepared_in_a_transaction_that_rolled_back_stay_prepared():
+    _new_session()
+
+    def prepare_then_roll_back() -> None:
+        with transaction.atomic():
+            sql.run([(DOUBLE, [1])])
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        prepare_then_roll_back()
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.run([(DOUBLE, [3])]) == [[(6,)]]
+
+    assert [q["sql"] for q in queries] == [f"EXECUTE {sql.prepared_name(DOUBLE)}(3)"]
+
+
+@pytest.mark.postgres
+def test_a_session_that_lost_track_reads_its_statements_back_instead_of_preparing_twice():
+    _new_session()
+    sql.run([(DOUBLE, [1])])
+    sql._PREPARED.pop(connection.connection)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.run([(DOUBLE, [4])]) == [[(8,)]]
+
+    assert [q["sql"] for q in queries] == [
+        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        f"EXECUTE {sql.prepared_name(DOUBLE)}(4)",
+    ]
+
+
+@pytest.mark.postgres
+def test_a_failed_prepare_forgets_the_session_and_changes_nothing():
+    _new_session()
+    sql.run([(DOUBLE, [1])])
+
+    with pytest.raises(DatabaseError, match="does_not_exist"), transaction.atomic():
+        sql.run([("SELECT %s FROM does_not_exist", [1])])
+
+    assert connection.connection not in sql._PREPARED
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.run([(DOUBLE, [2])]) == [[(4,)]]
+    assert [q["sql"] for q in queries] == [
+        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        f"EXECUTE {sql.prepared_name(DOUBLE)}(2)",
+    ]
+
+
+@pytest.mark.postgres
+def test_past_the_limit_of_a_session_new_statements_run_unprepared(monkeypatch):
+    _new_session()
+    monkeypatch.setattr(sql, "PREPARED_PER_SESSION", 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.run([(DOUBLE, [1]), (TRIPLE, [1])]) == [[(2,)], [(3,)]]
+
+    assert [q["sql"] for q in queries][1:] == [
+        f"PREPARE {sql.prepared_name(DOUBLE)} AS SELECT $1 * 2",
+        f"EXECUTE {sql.prepared_name(DOUBLE)}(1);\nSELECT 1 * 3",
+    ]
+
+
+@pytest.mark.postgres
+def test_with_preparing_switched_off_statements_run_as_written(settings):
+    settings.SQL_PREPARE = False
+    _new_session()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.run([(DOUBLE, [1]), (TRIPLE, [1])]) == [[(2,)], [(3,)]]
+
+    assert [q["sql"] for q in queries] == ["SELECT 1 * 2;\nSELECT 1 * 3"]
