@@ -53,6 +53,18 @@ SUPPLY_SHARE = 0.9
 RETRY_SHARE = 0.1
 # Residents sign in through sessions made by the fixtures, never with a password.
 UNUSABLE = "!"
+# The same fixed loop as bench/plan_time.py: how fast a core of this machine is, so that runs on
+# different machines can be compared (the rush is CPU-bound on two cores).
+REFERENCE_LOOPS = 3_000_000
+
+
+def reference_loop() -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(REFERENCE_LOOPS):
+        total = (total + i * i) % 1_000_003
+    assert total >= 0
+    return time.perf_counter() - started
 
 
 def parse_args() -> argparse.Namespace:
@@ -676,6 +688,7 @@ def main() -> None:
     )
     try:
         wait_for(port)
+        reference_before = reference_loop()
         load_before = os.getloadavg()
         (server_cpu, database_cpu), client_cpu = cpu_seconds(server.pid, maintenance_url, name), time.process_time()
         outcomes, elapsed = drive(port, fixtures, options.clients, options.max_seconds)
@@ -702,6 +715,7 @@ def main() -> None:
 
     ms = 1000.0
     print(f"load average (1 min) before / after the rush: {load_before[0]:.2f} / {load_after[0]:.2f}")
+    print(f"reference loop (as in plan_time.py) before / after: {reference_before:.3f} / {reference_loop():.3f} s")
     print(f"requests: {len(outcomes)} in {elapsed:.2f} s  statuses: {dict(sorted(statuses.items()))}")
     print(f"orders placed (201): {len(placed)}  orders/s: {app_rate:.0f}  requests/s: {len(outcomes) / elapsed:.0f}")
     print(
