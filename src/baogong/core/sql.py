@@ -1,11 +1,12 @@
 """Hand-written SQL for the hottest paths: several statements in one round trip, prepared once per session.
 
 Building ORM queries costs more CPU than the database spends running the few
-statements of the order path or of reading a signed-in session, so those are
-written out (`baogong.orders.statements`, `baogong.accounts.sessions`) and run
-here. On PostgreSQL several statements go in one simple query, executed in
-order in the caller's transaction (an error in any of them aborts the rest and
-the transaction); SQLite runs them one by one.
+statements of the order path or of reading a signed-in session and its
+account, so those are written out (`baogong.orders.statements`,
+`baogong.accounts.sessions`, `baogong.accounts.backends`) and run here. On
+PostgreSQL several statements go in one simple query, executed in order in the
+caller's transaction (an error in any of them aborts the rest and the
+transaction); SQLite runs them one by one.
 
 On PostgreSQL each statement is also prepared once per database session
 (`PREPARE`) and then sent as `EXECUTE name(...)`: planning the same dozen
@@ -18,6 +19,7 @@ the database session, so a connection pooler in transaction mode would hand an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import weakref
@@ -68,6 +70,8 @@ PREPARED_PER_SESSION = 256
 _PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
 
 
+# The hot paths send the same few texts on every request; hashing them each time showed in profiles.
+@functools.lru_cache(maxsize=1024)
 def prepared_name(sql: str) -> str:
     """A name for `sql` that is the same in every session, so a session's list can be rebuilt."""
     return "baogong_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
@@ -93,6 +97,7 @@ def prepare_sql(sql: str) -> str | None:
     return f"PREPARE {prepared_name(sql)} AS {text}"
 
 
+@functools.lru_cache(maxsize=1024)
 def execute_sql(sql: str, parameter_count: int) -> str:
     """The `EXECUTE` of the prepared form of `sql`, with `%s` for each of its parameters."""
     arguments = f"({', '.join(['%s'] * parameter_count)})" if parameter_count else ""

@@ -47,7 +47,7 @@ def signed_in_session(account: User, *, expires_at: datetime) -> Session:
     data = SessionStore().encode(
         {
             SESSION_KEY: str(account.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: "baogong.accounts.backends.ModelBackend",
             HASH_SESSION_KEY: account.get_session_auth_hash(),
         }
     )

@@ -11,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from baogong.accounts.backends import user_read_sql
 from baogong.accounts.models import Role
-from baogong.accounts.sessions import SessionStore
+from baogong.accounts.sessions import SessionStore, session_read_sql
 from baogong.accounts.tests.factories import signed_in_session
+from baogong.core import sql
 from baogong.core.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +77,7 @@ def test_on_postgresql_the_read_is_prepared_once_per_session(client, users):
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/me").status_code == 200
 
-    reads = [q["sql"] for q in queries if "session" in q["sql"].lower() or q["sql"].startswith("EXECUTE")]
-    assert len(reads) == 1
-    assert reads[0].startswith("EXECUTE baogong_")
+    # What a signed-in request reads before the view: the session, then the account, both prepared.
+    session_read = sql.prepared_name(session_read_sql())
+    account_read = sql.prepared_name(user_read_sql())
+    assert [q["sql"].split("(")[0] for q in queries] == [f"EXECUTE {session_read}", f"EXECUTE {account_read}"]

@@ -83,7 +83,8 @@ AUTH_USER_MODEL = "accounts.User"
 # password is even checked, so the right password does not get through either.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend with the per-request account read written out (accounts/backends.py).
+    "baogong.accounts.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -222,9 +223,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "baogong.core.security.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "baogong.core.security.lockout_response"
 TRUSTED_PROXY_COUNT = int(os.environ.get("BAOGONG_TRUSTED_PROXY_COUNT", "0"))
-# Hand-written hot-path SQL (core/sql.py: the order path, the session read) is prepared once per
-# PostgreSQL session; off behind a connection pooler in transaction mode, which does not keep a
-# database session per client.
+# Hand-written hot-path SQL (core/sql.py: the order path, the session and account reads) is
+# prepared once per PostgreSQL session; off behind a connection pooler in transaction mode, which
+# does not keep a database session per client.
 SQL_PREPARE = env_bool("BAOGONG_SQL_PREPARE", True)
 # axes.W006 asks for the client address among the lockout parameters; see above
 # and docs/reliability.md for why this deployment counts per username.
