@@ -47,24 +47,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The fixed loop of the planning benchmark: how fast a core of this machine is, so that runs on
+# different machines can be compared (the rush is CPU-bound on two cores).
+from plan_time import reference_loop  # noqa: E402
+
 PYTHON = sys.executable
 HOUSEHOLDS_PER_COMPOUND = 250
 SUPPLY_SHARE = 0.9
 RETRY_SHARE = 0.1
 # Residents sign in through sessions made by the fixtures, never with a password.
 UNUSABLE = "!"
-# The same fixed loop as bench/plan_time.py: how fast a core of this machine is, so that runs on
-# different machines can be compared (the rush is CPU-bound on two cores).
-REFERENCE_LOOPS = 3_000_000
-
-
-def reference_loop() -> float:
-    started = time.perf_counter()
-    total = 0
-    for i in range(REFERENCE_LOOPS):
-        total = (total + i * i) % 1_000_003
-    assert total >= 0
-    return time.perf_counter() - started
 
 
 def parse_args() -> argparse.Namespace:
@@ -486,12 +480,10 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
 
     def batch(cur: psycopg.ClientCursor, statements: list[tuple[str, list]], prepared: set[str]) -> list:
         # Prepared once per connection and then executed by name, as `baogong.core.sql.run` does.
-        new = {runner.prepared_name(sql): runner.prepare_sql(sql) for sql, _ in statements}
-        new = {name: sql for name, sql in new.items() if name not in prepared and sql is not None}
+        new, statements = runner.prepared_form(statements, prepared)
         if new:
             cur.execute(";\n".join(new.values()))
             prepared.update(new)
-        statements = [(runner.execute_sql(sql, len(ps)), ps) for sql, ps in statements]
         cur.execute(";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
         results = []
         while True:

@@ -10,6 +10,7 @@ Passwords, permissions and `user_can_authenticate` stay Django's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth import backends
@@ -20,27 +21,35 @@ from baogong.core import sql
 from .models import User
 
 
-def _columns() -> list[Any]:
-    return list(User._meta.concrete_fields)
+@functools.cache
+def _columns() -> tuple[Any, ...]:
+    """The account's columns as the ORM selects them (built once per process)."""
+    return tuple(field.get_col(User._meta.db_table) for field in User._meta.concrete_fields)
 
 
+@functools.cache
+def _attnames() -> list[str]:
+    return [column.target.attname for column in _columns()]
+
+
+@functools.cache
 def user_read_sql() -> str:
+    """Built once per process: it runs on every signed-in request."""
     ops = connection.ops
-    names = ", ".join(ops.quote_name(field.column) for field in _columns())
+    names = ", ".join(ops.quote_name(column.target.column) for column in _columns())
     table = ops.quote_name(User._meta.db_table)
     return f"SELECT {names} FROM {table} WHERE {ops.quote_name(User._meta.pk.column)} = %s"  # noqa: S608 - names are ours
 
 
 def user_from_row(row: tuple[Any, ...]) -> User:
     """A `User` as the ORM would build it from `row` (SQLite hands back text and integers for dates and flags)."""
-    fields = _columns()
     values = []
-    for field, value in zip(fields, row, strict=True):
-        column = field.get_col(User._meta.db_table)
+    for column, value in zip(_columns(), row, strict=True):
+        # The converters are the connection's (one per thread), so they are looked up here.
         for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             value = converter(value, column, connection)
         values.append(value)
-    return User.from_db(connection.alias, [field.attname for field in fields], values)
+    return User.from_db(connection.alias, _attnames(), values)
 
 
 class ModelBackend(backends.ModelBackend):

@@ -9,6 +9,8 @@ hand-written and, on PostgreSQL, prepared once per database session.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.contrib.sessions.models import Session
@@ -18,7 +20,9 @@ from django.utils import timezone
 from baogong.core import sql
 
 
+@functools.cache
 def session_read_sql() -> str:
+    """Built once per process: it runs on every signed-in request."""
     table = connection.ops.quote_name(Session._meta.db_table)
     return f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s"  # noqa: S608 - names are ours
 

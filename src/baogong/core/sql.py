@@ -104,19 +104,16 @@ def execute_sql(sql: str, parameter_count: int) -> str:
     return f"EXECUTE {prepared_name(sql)}{arguments}"
 
 
-def _prepared(cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
-    """`statements` as EXECUTEs of prepared statements, preparing in one round trip what is new to this session.
+# What a session has prepared of ours, read back when its record here is missing.
+PREPARED_IN_SESSION = "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')"
 
-    PREPARE is not transactional: a statement prepared inside a transaction that then rolls back
-    stays prepared, so what is recorded here stays true. If a PREPARE itself fails the session's
-    record is dropped and read back from `pg_prepared_statements` on the next call.
+
+def prepared_form(statements: Sequence[Statement], known: set[str]) -> tuple[dict[str, str], list[Statement]]:
+    """For a session that has prepared `known`: the PREPAREs still needed (by name), and `statements` as EXECUTEs.
+
+    A statement that cannot be prepared, or is new once the session holds PREPARED_PER_SESSION,
+    stays as written.
     """
-    session = connection.connection
-    known = _PREPARED.get(session)
-    if known is None:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')")
-        known = {name for (name,) in cursor.fetchall()}
-        _PREPARED[session] = known
     converted: list[Statement] = []
     new: dict[str, str] = {}
     for sql, params in statements:
@@ -128,6 +125,23 @@ def _prepared(cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
                 continue
             new[name] = prepare
         converted.append((execute_sql(sql, len(params)), params))
+    return new, converted
+
+
+def _prepared(cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
+    """`statements` as EXECUTEs of prepared statements, preparing in one round trip what is new to this session.
+
+    PREPARE is not transactional: a statement prepared inside a transaction that then rolls back
+    stays prepared, so what is recorded here stays true. If a PREPARE itself fails the session's
+    record is dropped and read back from `pg_prepared_statements` on the next call.
+    """
+    session = connection.connection
+    known = _PREPARED.get(session)
+    if known is None:
+        cursor.execute(PREPARED_IN_SESSION)
+        known = {name for (name,) in cursor.fetchall()}
+        _PREPARED[session] = known
+    new, converted = prepared_form(statements, known)
     if new:
         try:
             cursor.execute(";\n".join(new.values()))

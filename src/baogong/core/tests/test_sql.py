@@ -16,11 +16,12 @@ DOUBLE = "SELECT %s * 2"
 TRIPLE = "SELECT %s * 3"
 
 
-def _new_session() -> None:
-    """Forget every prepared statement, as a new database session would start."""
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-    sql._PREPARED.pop(connection.connection, None)
+def new_session() -> None:
+    """Forget every prepared statement, as a new database session would start (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        sql._PREPARED.pop(connection.connection, None)
 
 
 def test_prepare_sql_numbers_placeholders_and_refuses_other_escapes():
@@ -39,7 +40,7 @@ def test_run_answers_rows_or_counts_in_order():
 
 @pytest.mark.postgres
 def test_a_new_session_prepares_once_then_executes_by_name():
-    _new_session()
+    new_session()
 
     with CaptureQueriesContext(connection) as first:
         assert sql.run([(DOUBLE, [2]), (TRIPLE, [2]), (DOUBLE, [5])]) == [[(4,)], [(6,)], [(10,)]]
@@ -48,7 +49,7 @@ def test_a_new_session_prepares_once_then_executes_by_name():
 
     double, triple = sql.prepared_name(DOUBLE), sql.prepared_name(TRIPLE)
     assert [q["sql"] for q in first] == [
-        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        sql.PREPARED_IN_SESSION,
         f"PREPARE {double} AS SELECT $1 * 2;\nPREPARE {triple} AS SELECT $1 * 3",
         f"EXECUTE {double}(2);\nEXECUTE {triple}(2);\nEXECUTE {double}(5)",
     ]
@@ -57,7 +58,7 @@ def test_a_new_session_prepares_once_then_executes_by_name():
 
 @pytest.mark.postgres
 def test_statements_prepared_in_a_transaction_that_rolled_back_stay_prepared():
-    _new_session()
+    new_session()
 
     def prepare_then_roll_back() -> None:
         with transaction.atomic():
@@ -74,7 +75,7 @@ def test_statements_prepared_in_a_transaction_that_rolled_back_stay_prepared():
 
 @pytest.mark.postgres
 def test_a_session_that_lost_track_reads_its_statements_back_instead_of_preparing_twice():
-    _new_session()
+    new_session()
     sql.run([(DOUBLE, [1])])
     sql._PREPARED.pop(connection.connection)
 
@@ -82,14 +83,14 @@ def test_a_session_that_lost_track_reads_its_statements_back_instead_of_preparin
         assert sql.run([(DOUBLE, [4])]) == [[(8,)]]
 
     assert [q["sql"] for q in queries] == [
-        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        sql.PREPARED_IN_SESSION,
         f"EXECUTE {sql.prepared_name(DOUBLE)}(4)",
     ]
 
 
 @pytest.mark.postgres
 def test_a_failed_prepare_forgets_the_session_and_changes_nothing():
-    _new_session()
+    new_session()
     sql.run([(DOUBLE, [1])])
 
     with pytest.raises(DatabaseError, match="does_not_exist"), transaction.atomic():
@@ -99,14 +100,14 @@ def test_a_failed_prepare_forgets_the_session_and_changes_nothing():
     with CaptureQueriesContext(connection) as queries:
         assert sql.run([(DOUBLE, [2])]) == [[(4,)]]
     assert [q["sql"] for q in queries] == [
-        "SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'baogong_')",
+        sql.PREPARED_IN_SESSION,
         f"EXECUTE {sql.prepared_name(DOUBLE)}(2)",
     ]
 
 
 @pytest.mark.postgres
 def test_past_the_limit_of_a_session_new_statements_run_unprepared(monkeypatch):
-    _new_session()
+    new_session()
     monkeypatch.setattr(sql, "PREPARED_PER_SESSION", 1)
 
     with CaptureQueriesContext(connection) as queries:
@@ -121,7 +122,7 @@ def test_past_the_limit_of_a_session_new_statements_run_unprepared(monkeypatch):
 @pytest.mark.postgres
 def test_with_preparing_switched_off_statements_run_as_written(settings):
     settings.SQL_PREPARE = False
-    _new_session()
+    new_session()
 
     with CaptureQueriesContext(connection) as queries:
         assert sql.run([(DOUBLE, [1]), (TRIPLE, [1])]) == [[(2,)], [(3,)]]

@@ -12,6 +12,7 @@ from baogong.accounts.models import Role
 from baogong.accounts.tests.factories import user
 from baogong.core.errors import ValidationFailed
 from baogong.core.models import AuditLog
+from baogong.core.tests.test_sql import new_session
 from baogong.orders.models import HouseholdQuota, IdempotencyKey, OfferLine, Order, OrderEvent, OrderLine, Payment
 from baogong.orders.services import LineRequest, order_place
 from baogong.orders.tests.factories import DAY, NOW, build_ordering_world, new_key
@@ -49,19 +50,9 @@ def _place(ow, household: str, actor=None):
     )
 
 
-def _new_session() -> None:
-    """Forget every prepared statement, as a new database session would start."""
-    from baogong.core import sql
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")
-        sql._PREPARED.pop(connection.connection, None)
-
-
 def test_placing_an_order_takes_a_fixed_number_of_round_trips(ow):
     second = _resident(ow, "A1b")
-    _new_session()
+    new_session()
     with CaptureQueriesContext(connection) as first:
         placed_first = _place(ow, "A1a")
     with CaptureQueriesContext(connection) as then:
@@ -139,7 +130,7 @@ def test_a_withdrawn_line_takes_no_order_even_after_it_was_read(ow, monkeypatch)
 @pytest.mark.postgres
 def test_after_the_first_order_of_a_session_every_statement_runs_prepared(ow):
     second = _resident(ow, "A1b")
-    _new_session()
+    new_session()
     _place(ow, "A1a")
     with CaptureQueriesContext(connection) as queries:
         _place(ow, "A1b", second)
@@ -160,7 +151,7 @@ def test_a_session_that_lost_track_of_its_statements_reads_them_back_instead_of_
     from baogong.core import sql
 
     second = _resident(ow, "A1b")
-    _new_session()
+    new_session()
     _place(ow, "A1a")
     sql._PREPARED.pop(connection.connection)
 
@@ -175,7 +166,7 @@ def test_a_session_that_lost_track_of_its_statements_reads_them_back_instead_of_
 @pytest.mark.postgres
 def test_with_preparing_switched_off_no_statement_is_prepared(ow, settings):
     settings.SQL_PREPARE = False
-    _new_session()
+    new_session()
 
     with CaptureQueriesContext(connection) as queries:
         placed = _place(ow, "A1a")
