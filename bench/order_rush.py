@@ -455,8 +455,8 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
 
     The order statements are the application's own (`baogong.orders.statements`), sent in the same
     round trips: the authentication reads, one batch of reads, a second of the window and zone
-    reads, then BEGIN, the key claim, the order row, one batch of the rest, COMMIT. Same client-side
-    binding as Django (psycopg ClientCursor), two lines per order like the rush.
+    reads, then BEGIN, the key claim, the order row, one batch of the rest, COMMIT. Values are
+    written into the text as `run` writes them, two lines per order like the rush.
     """
     from decimal import Decimal
 
@@ -484,7 +484,7 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
         if new:
             cur.execute(";\n".join(new.values()))
             prepared.update(new)
-        cur.execute(";\n".join(sql for sql, _ in statements), [p for _, ps in statements for p in ps])
+        cur.execute(runner.literal_sql(cur, statements))
         results = []
         while True:
             results.append(cur.fetchall() if cur.description is not None else cur.rowcount)

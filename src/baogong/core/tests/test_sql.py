@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -128,3 +131,49 @@ def test_with_preparing_switched_off_statements_run_as_written(settings):
         assert sql.run([(DOUBLE, [1]), (TRIPLE, [1])]) == [[(2,)], [(3,)]]
 
     assert [q["sql"] for q in queries] == ["SELECT 1 * 2;\nSELECT 1 * 3"]
+
+
+AWKWARD_VALUES = [
+    0,
+    7,
+    -1,
+    2**63,
+    -(2**70),
+    True,
+    False,
+    None,
+    "",
+    "it's",
+    "back\\slash",
+    "'); DROP TABLE orders_order; --",
+    "保供 蔬菜包",
+    Decimal("12.50"),
+    Decimal("-0.01"),
+    date(2026, 11, 29),
+    datetime(2026, 11, 29, 6, 0, 1, 123456, tzinfo=UTC),
+    b"\x00\xffraw",
+]
+
+
+@pytest.mark.postgres
+def test_values_are_written_in_as_psycopgs_own_client_side_binding_writes_them():
+    raw = connection.cursor().cursor
+    template = "SELECT " + ", ".join(["%s"] * len(AWKWARD_VALUES)) + ", 10 %% 3"
+
+    written = sql.literal_sql(raw, [(template, AWKWARD_VALUES)])
+
+    assert written.decode() == psycopg.ClientCursor(raw.connection).mogrify(template, AWKWARD_VALUES)
+
+
+def test_awkward_values_come_back_unchanged():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE awkward (n integer, t text)")
+    statements = [("INSERT INTO awkward (n, t) VALUES (%s, %s)", [i, text]) for i, text in enumerate(TEXTS)]
+
+    assert sql.run([*statements, ("SELECT t, 10 %% 3 FROM awkward ORDER BY n", [])]) == [
+        *[1] * len(TEXTS),
+        [(text, 1) for text in TEXTS],
+    ]
+
+
+TEXTS = ["", "it's", "back\\slash", "'); DROP TABLE awkward; --", "%s %% %(x)s", "保供 蔬菜包", "-1"]
