@@ -57,6 +57,8 @@ import pyvrp
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
+from pyvrp.search import NeighbourhoodParams
 
 from baogong.core.errors import ValidationFailed
 from baogong.planning.distances import DistanceSource, GeoPoint, GreatCircleSource, PrecomputedMatrix, TravelMatrix
@@ -683,11 +685,22 @@ def routing_solve(*, problem: RoutingProblem) -> RoutingPlan:
     return RoutingPlan(routes=routes, unassigned=unassigned_list(problem, unassigned), cost=cost, stats=stats)
 
 
+# Every plan runs against a time budget, and PyVRP's defaults (50 neighbours per client, a
+# late-acceptance history of 300) are tuned for long runs: on the X benchmark at 60 s per
+# instance the large instances ran out of time before the search settled. A narrower
+# neighbourhood makes each local search cheaper, so more iterations fit, and a shorter history
+# accepts less worsening. Measured in docs/benchmarks.md, "Routing quality".
+SOLVE_PARAMS = pyvrp.SolveParams(
+    ils=IteratedLocalSearchParams(history_length=100),
+    neighbourhood=NeighbourhoodParams(num_neighbours=20),
+)
+
+
 def run_pyvrp(model: SolverModel, budget: Budget, seed: int) -> pyvrp.Result:
     with warnings.catch_warnings():
         # Raised when the fleet cannot serve everyone; the plan reports that per stop instead.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        return pyvrp.solve(model.data, stop=budget, seed=seed, collect_stats=False, display=False)
+        return pyvrp.solve(model.data, stop=budget, seed=seed, collect_stats=False, display=False, params=SOLVE_PARAMS)
 
 
 def unassigned_list(problem: RoutingProblem, unassigned: dict[int, UnassignedReason]) -> list[UnassignedStop]:
