@@ -3,6 +3,7 @@
     python bench/routing_quality.py                          # X and Solomon, 60 s per instance
     python bench/routing_quality.py --sets solomon --time-limit 30
     python bench/routing_quality.py --instances X-n101-k25,C101 --time-limit 10
+    python bench/routing_quality.py --sets X --against defaults  # the planner's PyVRP parameters vs PyVRP's own
 
 For every instance the two solvers run at the same time, each in its own
 process pinned to its own core, with the same wall-clock limit:
@@ -179,12 +180,27 @@ def solve_ortools(instance: Instance, time_limit: float) -> Outcome:
     return Outcome("ortools", routes, seconds)
 
 
+def solve_with_pyvrp_defaults(instance: Instance, time_limit: float, seed: int) -> Outcome:
+    """The same adapter with PyVRP's own default parameters instead of the planner's."""
+    import django
+    import pyvrp
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baogong.config.settings.test")
+    django.setup()
+    from baogong.planning import routing
+
+    routing.SOLVE_PARAMS = pyvrp.SolveParams()
+    return solve_ours(instance, time_limit, seed)
+
+
 def run_one(job: tuple[str, Instance, float, int, int]) -> Outcome:
     solver, instance, time_limit, seed, core = job
     pin_to_core(core)
     try:
         if solver == "ours":
             return solve_ours(instance, time_limit, seed)
+        if solver == "defaults":
+            return solve_with_pyvrp_defaults(instance, time_limit, seed)
         return solve_ortools(instance, time_limit)
     except Exception as exc:  # a crash in one solver must not lose the other's result
         return Outcome(solver, None, 0.0, f"{type(exc).__name__}: {exc}")
@@ -214,14 +230,21 @@ def main() -> None:
     parser.add_argument("--instances", default="", help="comma-separated instance names (default: all)")
     parser.add_argument("--sets", default="X,solomon", help="comma-separated: X, solomon")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--against",
+        choices=["ortools", "defaults"],
+        default="ortools",
+        help="the second solver: OR-Tools, or the same adapter with PyVRP's default parameters",
+    )
     args = parser.parse_args()
+    other = "OR-Tools" if args.against == "ortools" else "PyVRP defaults"
 
     names = [name for name in args.instances.split(",") if name] or None
     instances = load_instances(args.data, [s for s in args.sets.split(",") if s], names)
     if not instances:
         sys.exit("no instances found")
     print(f"time limit {args.time_limit:g} s per solver per instance, one core each, seed {args.seed}")
-    header = "| instance | n | BKS | ours | gap % | OR-Tools | gap % | ours / OR-Tools |"
+    header = f"| instance | n | BKS | ours | gap % | {other} | gap % | ours / {other} |"
     print(header)
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     rows: dict[str, list[tuple[float | None, float | None, float | None]]] = {}
@@ -229,16 +252,16 @@ def main() -> None:
     for instance in instances:
         jobs = [
             ("ours", instance, args.time_limit, args.seed, 0),
-            ("ortools", instance, args.time_limit, args.seed, 1),
+            (args.against, instance, args.time_limit, args.seed, 1),
         ]
         with context.Pool(2) as pool:
-            ours_outcome, ortools_outcome = pool.map(run_one, jobs)
+            ours_outcome, other_outcome = pool.map(run_one, jobs)
         ours, ours_note = verified_cost(instance, ours_outcome)
-        theirs, theirs_note = verified_cost(instance, ortools_outcome)
+        theirs, theirs_note = verified_cost(instance, other_outcome)
         ratio = ours / theirs if ours is not None and theirs is not None else None
         rows.setdefault(instance.family, []).append((gap(ours, instance.bks), gap(theirs, instance.bks), ratio))
         digits = 0 if instance.scale == 1 else 1
-        notes = "; ".join(f"{who}: {note}" for who, note in (("ours", ours_note), ("OR-Tools", theirs_note)) if note)
+        notes = "; ".join(f"{who}: {note}" for who, note in (("ours", ours_note), (other, theirs_note)) if note)
         print(
             f"| {instance.name} | {instance.clients} | {instance.bks:.{digits}f} | {cell(ours, digits)} | "
             f"{cell(gap(ours, instance.bks))} | {cell(theirs, digits)} | {cell(gap(theirs, instance.bks))} | "
