@@ -348,3 +348,24 @@ class TestValidation:
             routing_solve(
                 problem=problem([depot()], [vehicle()], [stop("A", 0, 0)], distances=PrecomputedMatrix(travel))
             )
+
+
+def test_every_solve_runs_with_the_planners_solver_parameters(monkeypatch):
+    import pyvrp
+
+    from baogong.planning import routing
+
+    used = []
+    solve = pyvrp.solve
+
+    def recording_solve(data, **kwargs):
+        used.append(kwargs["params"])
+        return solve(data, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", recording_solve)
+
+    solve_checked(problem([depot()], [vehicle()], [stop(f"S{i}", dlat, dlon) for i, (dlat, dlon) in enumerate(RING)]))
+
+    assert len(used) == 1
+    assert used[0] is routing.SOLVE_PARAMS
+    assert (used[0].neighbourhood.num_neighbours, used[0].ils.history_length) == (20, 100)
