@@ -161,7 +161,7 @@ def literal(value: Any, transformer: abc.Transformer) -> bytes:
     """`value` as an SQL literal, the same bytes psycopg's client-side binding writes."""
     kind = type(value)
     if kind is int:
-        # A leading space keeps "- -1" from becoming a comment, as psycopg does.
+        # A leading space, as psycopg writes it: "x -%s" with -1 must not become the comment "x --1".
         return b"%d" % value if value >= 0 else b" %d" % value
     if value is None:
         return b"NULL"
@@ -175,7 +175,7 @@ def literal_sql(raw_cursor: Any, statements: Sequence[Statement]) -> bytes:
 
     psycopg's client-side binding does the same, but splits the text on every call once it
     has more than 50 values (its cache stops there) and looks up an adapter for every
-    value: about seven times the CPU of this for an order's batch (measured in
+    value: about seven times the CPU of this for a text of 100 values (measured in
     `docs/benchmarks.md`, "Order rush"). Integers, None and booleans are written here;
     every other value, text included, goes through psycopg's own adapters and quoting.
     As with psycopg, `%%` stands for `%`.
