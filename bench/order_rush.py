@@ -485,11 +485,7 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
             cur.execute(";\n".join(new.values()))
             prepared.update(new)
         cur.execute(runner.literal_sql(cur, statements))
-        results = []
-        while True:
-            results.append(cur.fetchall() if cur.description is not None else cur.rowcount)
-            if not cur.nextset():
-                return results
+        return runner.results_of(cur)
 
     def one(
         conn: psycopg.Connection, user_id: int, household_id: int, session: str, rice: int, prepared: set[str]

@@ -62,11 +62,15 @@ def clock_time(seconds: int) -> time:
     return time(seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
-def solve_ours(instance: Instance, time_limit: float, seed: int) -> Outcome:
+def setup_django() -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baogong.config.settings.test")
     django.setup()
+
+
+def solve_ours(instance: Instance, time_limit: float, seed: int) -> Outcome:
+    setup_django()
     from baogong.planning.distances import PrecomputedMatrix, TravelMatrix
     from baogong.planning.routing import Depot, RoutingProblem, Stop, Vehicle, routing_solve
 
@@ -182,11 +186,9 @@ def solve_ortools(instance: Instance, time_limit: float) -> Outcome:
 
 def solve_with_pyvrp_defaults(instance: Instance, time_limit: float, seed: int) -> Outcome:
     """The same adapter with PyVRP's own default parameters instead of the planner's."""
-    import django
     import pyvrp
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baogong.config.settings.test")
-    django.setup()
+    setup_django()
     from baogong.planning import routing
 
     routing.SOLVE_PARAMS = pyvrp.SolveParams()

@@ -47,14 +47,9 @@ def run(statements: Sequence[Statement]) -> list[Result]:
         if connection.vendor == "postgresql":
             if settings.SQL_PREPARE:
                 statements = _prepared(cursor, statements)
-            raw = cursor.cursor
             # One simple query, its values written in as literals here (see `literal_sql`).
-            cursor.execute(literal_sql(raw, statements))  # type: ignore[arg-type]  # psycopg takes bytes as they are
-            while True:
-                results.append(raw.fetchall() if raw.description is not None else raw.rowcount)
-                if not raw.nextset():
-                    break
-            return results
+            cursor.execute(literal_sql(cursor.cursor, statements))  # type: ignore[arg-type]  # psycopg takes bytes
+            return results_of(cursor.cursor)
         for sql, params in statements:
             cursor.execute(sql, params)
             results.append(cursor.fetchall() if cursor.description is not None else cursor.rowcount)
@@ -183,6 +178,15 @@ def literal_sql(raw_cursor: Any, statements: Sequence[Statement]) -> bytes:
     transformer = Transformer.from_context(raw_cursor)
     text = _encoded(";\n".join(sql for sql, _params in statements), transformer.encoding)
     return text % tuple(literal(value, transformer) for _sql, params in statements for value in params)
+
+
+def results_of(raw_cursor: Any) -> list[Result]:
+    """The result of every statement of the query a psycopg cursor just ran, in order."""
+    results: list[Result] = []
+    while True:
+        results.append(raw_cursor.fetchall() if raw_cursor.description is not None else raw_cursor.rowcount)
+        if not raw_cursor.nextset():
+            return results
 
 
 def rows(result: Result) -> list[tuple[Any, ...]]:

@@ -165,6 +165,9 @@ def test_values_are_written_in_as_psycopgs_own_client_side_binding_writes_them()
     assert written.decode() == psycopg.ClientCursor(raw.connection).mogrify(template, AWKWARD_VALUES)
 
 
+TEXTS = ["", "it's", "back\\slash", "'); DROP TABLE awkward; --", "%s %% %(x)s", "保供 蔬菜包", "-1"]
+
+
 def test_awkward_values_come_back_unchanged():
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE awkward (n integer, t text)")
@@ -174,6 +177,3 @@ def test_awkward_values_come_back_unchanged():
         *[1] * len(TEXTS),
         [(text, 1) for text in TEXTS],
     ]
-
-
-TEXTS = ["", "it's", "back\\slash", "'); DROP TABLE awkward; --", "%s %% %(x)s", "保供 蔬菜包", "-1"]
