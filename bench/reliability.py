@@ -442,6 +442,10 @@ def main() -> int:
         print(f"\n[reliability] written to {DOC.relative_to(REPO)}")
     if elapsed > BUDGET_SECONDS:
         print(f"[reliability] OVER the {BUDGET_SECONDS} s budget: {elapsed:.0f} s", file=sys.stderr)
+    # Repeated last: a CI log is often read from its end, and the table's failed rows may be far above.
+    for row in rows:
+        if row[3] == FAIL:
+            print(f"[reliability] FAILED {row[0]} {row[1]} on {row[2]}: {row[5]}", file=sys.stderr)
     return 1 if counts[FAIL] else 0
 
 

@@ -46,6 +46,7 @@ CONTROL_CYCLES = 2
 CLIENTS = 8
 # Each cycle's SIGKILL comes after this many acknowledged orders (drawn uniformly per cycle).
 KILL_AFTER_ACKS = (20, 100)
+STARTUP_LIMIT = 90
 # A household orders each line once, so this allows 5,000 orders: twenty cycles of at most 100
 # acknowledged orders, plus what is in flight at each kill, plus the resent ones take under 3,000.
 HOUSEHOLDS = 500
@@ -170,7 +171,9 @@ class Server:
                 stdout=out,
                 stderr=out,
             )
-        deadline = time.monotonic() + 30
+        # A guard against a server that never comes up, not a speed limit: a slow CI machine running
+        # both databases' legs at once can take several seconds per start.
+        deadline = time.monotonic() + STARTUP_LIMIT
         while time.monotonic() < deadline:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
@@ -183,7 +186,7 @@ class Server:
                 conn.close()
             assert self.process.poll() is None, f"gunicorn exited: {self.log.read_text()[-2000:]}"
             time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not answer within 30 s: {self.log.read_text()[-2000:]}")
+        raise AssertionError(f"gunicorn did not answer within {STARTUP_LIMIT} s: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         if self.process is None:
