@@ -191,7 +191,7 @@ def solve_with_pyvrp_defaults(instance: Instance, time_limit: float, seed: int) 
     setup_django()
     from baogong.planning import routing
 
-    routing.SOLVE_PARAMS = pyvrp.SolveParams()
+    routing.LARGE_PROBLEM_PARAMS = routing.SMALL_PROBLEM_PARAMS = pyvrp.SolveParams()
     return solve_ours(instance, time_limit, seed)
 
 

@@ -350,7 +350,7 @@ class TestValidation:
             )
 
 
-def test_every_solve_runs_with_the_planners_solver_parameters(monkeypatch):
+def test_solves_run_with_pyvrps_defaults_for_small_problems_and_the_tuned_parameters_for_large(monkeypatch):
     import pyvrp
 
     from baogong.planning import routing
@@ -359,13 +359,28 @@ def test_every_solve_runs_with_the_planners_solver_parameters(monkeypatch):
     solve = pyvrp.solve
 
     def recording_solve(data, **kwargs):
-        used.append(kwargs["params"])
+        used.append((data.num_clients, kwargs["params"]))
         return solve(data, **kwargs)
 
     monkeypatch.setattr(pyvrp, "solve", recording_solve)
+    # A grid of 300 small drops 0.001° apart around the depot: a few vehicles serve them all.
+    grid = [
+        stop(f"G{i}", (i // 20 - 7) * 0.001, (i % 20 - 10) * 0.001, demand_kg=10.0, volume_m3=0.1, service_minutes=1.0)
+        for i in range(300)
+    ]
+    fleet = [vehicle(f"V{i}") for i in range(4)]
 
     solve_checked(problem([depot()], [vehicle()], [stop(f"S{i}", dlat, dlon) for i, (dlat, dlon) in enumerate(RING)]))
+    solve_checked(problem([depot()], fleet, grid, max_iterations=20))
+    solve_checked(problem([depot()], fleet, grid[:299], max_iterations=20))
 
-    assert len(used) == 1
-    assert used[0] is routing.SOLVE_PARAMS
-    assert (used[0].neighbourhood.num_neighbours, used[0].ils.history_length) == (20, 100)
+    assert [(clients, params) for clients, params in used] == [
+        (6, routing.SMALL_PROBLEM_PARAMS),
+        (300, routing.LARGE_PROBLEM_PARAMS),
+        (299, routing.SMALL_PROBLEM_PARAMS),
+    ]
+    assert [(p.neighbourhood.num_neighbours, p.ils.history_length) for _, p in used] == [
+        (50, 300),
+        (20, 100),
+        (50, 300),
+    ]
