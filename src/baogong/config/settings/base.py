@@ -123,6 +123,8 @@ def database_config() -> dict:
         engine = str(config["ENGINE"])
         if engine.endswith("postgresql"):
             config.setdefault("OPTIONS", {})
+            # Django's backend with a connection check that needs no round trip (see its module).
+            config["ENGINE"] = "baogong.core.postgresql"
             config["CONN_HEALTH_CHECKS"] = True
         if engine.endswith("sqlite3"):
             config["OPTIONS"] = sqlite_options()
