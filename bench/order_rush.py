@@ -18,10 +18,11 @@ What it does, in one run:
    order lines not matching reservations) and lost acknowledged orders (a
    2xx order id that is not in the database) must both be 0; a retry must
    return the same order id.
-4. Measures the raw database ceiling: the same statements the order
-   transaction issues (pre-reads, key claim, reads, inserts, quota upsert,
-   conditional decrement, commit), run directly with psycopg from as many
-   threads as gunicorn has, for a second set of households.
+4. Measures the raw database ceiling: the same statements in the same round
+   trips as an order request (connection check, session and account reads,
+   the batch of reads, the batch of writes that is its own transaction), run
+   directly with psycopg from as many threads as gunicorn has, for a second
+   set of households.
 
 Everything is bounded: at most `--households` orders and `--max-seconds` of
 load. Prints orders/s, p50/p95/p99 latency, the checks, the ceiling and the ratio.
@@ -42,7 +43,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -124,7 +125,6 @@ class Fixtures:
     raw_building: int
     raw_unit: int
     supermarket: int
-    ancestor_ids: list[int] = field(default_factory=list)
 
 
 def load_fixtures(households: int) -> Fixtures:
@@ -305,7 +305,6 @@ def load_fixtures(households: int) -> Fixtures:
         raw_building=raw_regions[1],
         raw_unit=raw_regions[2],
         supermarket=market.pk,
-        ancestor_ids=[county.pk, subdistrict.pk, community.pk, raw_regions[0]],
     )
 
 
@@ -454,9 +453,10 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     """One order request's statements straight through psycopg: what the database alone can do.
 
     The order statements are the application's own (`baogong.orders.statements`), sent in the same
-    round trips: the authentication reads, one batch of reads, a second of the window and zone
-    reads, then BEGIN, the key claim, the order row, one batch of the rest, COMMIT. Values are
-    written into the text as `run` writes them, two lines per order like the rush.
+    round trips: the connection check, the authentication reads, one batch of reads (with the
+    window and zone rules and the new order's id), then one batch of every write, which the server
+    runs as a transaction of its own. Values are written into the text as `run` writes them, two
+    lines per order like the rush.
     """
     from decimal import Decimal
 
@@ -475,7 +475,6 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     latencies: list[float] = []
     barrier = threading.Barrier(threads + 1)
     offers = [fixtures.raw_offer, fixtures.raw_rice_offer]
-    ancestors = fixtures.ancestor_ids
     day = fixtures.delivery_date
 
     def batch(cur: psycopg.ClientCursor, statements: list[tuple[str, list]], prepared: set[str]) -> list:
@@ -496,85 +495,73 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
         cur.execute(HEALTH_CHECK)
         batch(cur, [(session_read_sql(), [session, now])], prepared)
         batch(cur, [(user_read_sql(), [user_id])], prepared)
-        batch(
+        [*_, [(order_id,)]] = batch(
             cur,
             [
-                (st.KEY_LOOKUP, [user_id, key]),
                 (st.offers_select(2), offers),
+                (st.KEY_LOOKUP, [user_id, key]),
                 (st.HOUSEHOLD_FOR_ORDERING, [household_id]),
-            ],
-            prepared,
-        )
-        batch(
-            cur,
-            [
-                (st.window_rules_select(len(ancestors)), ancestors),
-                (st.zone_statuses_select(len(ancestors)), [*ancestors, now, now]),
+                (st.WINDOW_RULES_OF_HOUSEHOLD, [household_id]),
+                (st.ZONE_STATUSES_OF_HOUSEHOLD, [household_id, now, now]),
+                (st.ORDER_ID_NEXT, []),
             ],
             prepared,
         )
         total = PRICE + RICE_PRICE * rice
-        with conn.transaction():
-            cur.execute(st.KEY_CLAIM, (user_id, key, "f" * 64, now)).fetchall()
-            [[(order_id,)]] = batch(
-                cur,
-                [
-                    (
-                        st.ORDER_INSERT,
-                        [
-                            household_id,
-                            fixtures.raw_compound,
-                            fixtures.raw_building,
-                            fixtures.raw_unit,
-                            fixtures.supermarket,
-                            day,
-                            "online",
-                            user_id,
-                            False,
-                            "",
-                            "placed",
-                            "door",
-                            "",
-                            "online",
-                            "paid",
-                            total,
-                            total,
-                            False,
-                            "",
-                            now,
-                            now,
-                        ],
-                    )
-                ],
-                prepared,
-            )
-            body = json.dumps({"id": order_id, "status": "placed", "lines": [[offers[0], 1], [offers[1], rice]]})
-            results = batch(
-                cur,
-                [
-                    (
-                        st.order_lines_insert(2),
-                        [
-                            *(order_id, offers[0], "item", None, None, 1, PRICE, PRICE),
-                            *(order_id, offers[1], "item", None, None, rice, RICE_PRICE, RICE_PRICE * rice),
-                        ],
-                    ),
-                    (st.EVENT_INSERT, [order_id, "", "placed", user_id, "online", now]),
-                    (
-                        st.PAYMENT_INSERT,
-                        [order_id, "charge", "online", total, "simulated", f"SIM-{key[:16]}", user_id, now],
-                    ),
-                    (st.AUDIT_INSERT, [now, user_id, "order.place", "order", str(order_id), body, ""]),
-                    (st.KEY_COMPLETE, [201, body, order_id, user_id, key]),
-                    (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[0]}", 1, 1]),
-                    (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[1]}", rice, 2]),
-                    (st.RESERVE, [1, offers[0], 1]),
-                    (st.RESERVE, [rice, offers[1], rice]),
-                ],
-                prepared,
-            )
-            if not all(results[-4:]):
-                raise RuntimeError("the raw ceiling ran out of supply or caps")
+        body = json.dumps({"id": order_id, "status": "placed", "lines": [[offers[0], 1], [offers[1], rice]]})
+        # One simple query on a connection in autocommit: a transaction of its own, as in the app. A
+        # refused write (supply or caps run out) raises and stops the run.
+        batch(
+            cur,
+            [
+                (
+                    st.ORDER_INSERT_WITH_ID,
+                    [
+                        order_id,
+                        household_id,
+                        fixtures.raw_compound,
+                        fixtures.raw_building,
+                        fixtures.raw_unit,
+                        fixtures.supermarket,
+                        day,
+                        "online",
+                        user_id,
+                        False,
+                        "",
+                        "placed",
+                        "door",
+                        "",
+                        "online",
+                        "paid",
+                        total,
+                        total,
+                        False,
+                        "",
+                        now,
+                        now,
+                    ],
+                ),
+                (st.KEY_STORE, [user_id, key, "f" * 64, 201, body, order_id, now]),
+                (
+                    st.order_lines_insert(2),
+                    [
+                        *(order_id, offers[0], "item", None, None, 1, PRICE, PRICE),
+                        *(order_id, offers[1], "item", None, None, rice, RICE_PRICE, RICE_PRICE * rice),
+                    ],
+                ),
+                (st.EVENT_INSERT, [order_id, "", "placed", user_id, "online", now]),
+                (
+                    st.PAYMENT_INSERT,
+                    [order_id, "charge", "online", total, "simulated", f"SIM-{key[:16]}", user_id, now],
+                ),
+                (st.AUDIT_INSERT, [now, user_id, "order.place", "order", str(order_id), body, ""]),
+                (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[0]}", 1, 1]),
+                (st.QUOTA_TAKE, [household_id, day, f"offer:{offers[1]}", rice, 2]),
+                (st.RESERVE, [1, offers[0]]),
+                (st.RESERVE, [rice, offers[1]]),
+            ],
+            prepared,
+        )
 
     def worker() -> None:
         with psycopg.connect(database_url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:

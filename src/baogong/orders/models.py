@@ -65,9 +65,11 @@ class OfferKind(models.TextChoices):
 class OfferLine(models.Model):
     """One thing a supermarket offers for one delivery day: a standard package or an item.
 
-    `reserved` grows only through a conditional UPDATE (`reserved + n <=
-    quantity`) as orders arrive and shrinks when orders are cancelled; the
-    CHECKs below are the last line of defence.
+    `reserved` grows as orders arrive and shrinks when orders are cancelled.
+    The CHECK `offer_line_not_oversold` (`reserved <= quantity`) is what
+    refuses an order that would oversell: the database evaluates it on the
+    row as it is after any concurrent writer, and the refusal rolls the whole
+    order back (`orders/statements.py`).
     """
 
     supermarket = models.ForeignKey(
@@ -133,9 +135,9 @@ class OfferLine(models.Model):
 class HouseholdQuota(models.Model):
     """How much of a capped thing a household has ordered for a delivery day.
 
-    One row per (household, day, key); `taken` grows only through one
-    conditional upsert, so fifty simultaneous attempts by one household can
-    never get past the cap.
+    One row per (household, day, key); `taken` grows only through one upsert
+    that the CHECK `household_quota_within_cap` refuses past the cap, so fifty
+    simultaneous attempts by one household can never get past it.
     """
 
     household = models.ForeignKey("regions.Household", on_delete=models.PROTECT, related_name="+")

@@ -130,7 +130,18 @@ def ordering_rules(*, ancestor_ids: list[int], at: datetime) -> tuple[WindowRule
             (statements.zone_statuses_select(len(ancestor_ids)), [*ancestor_ids, moment, moment]),
         ]
     )
-    rules = {row[0]: row for row in statements.rows(window_rows)}
+    return ordering_rules_from_rows(
+        ancestor_ids=ancestor_ids, window_rows=statements.rows(window_rows), zone_rows=statements.rows(zone_rows)
+    )
+
+
+def ordering_rules_from_rows(
+    *, ancestor_ids: list[int], window_rows: list[tuple[Any, ...]], zone_rows: list[tuple[Any, ...]]
+) -> tuple[WindowRule, str]:
+    """`ordering_rules` from rows already read: window rules of any ancestors, and the zone
+    statuses in force for any of them, newest first (`statements.zone_statuses_select`).
+    """
+    rules = {row[0]: row for row in window_rows}
     rule = DEFAULT_WINDOW_RULE
     for region_id in reversed(ancestor_ids):
         row = rules.get(region_id)
@@ -138,7 +149,7 @@ def ordering_rules(*, ancestor_ids: list[int], at: datetime) -> tuple[WindowRule
             rule = WindowRule(row[1], statements.as_time(row[2]), row[3], statements.as_time(row[4]), region_id)
             break
     latest: dict[int, str] = {}
-    for region_id, status in statements.rows(zone_rows):
+    for region_id, status in zone_rows:
         latest.setdefault(region_id, status)
     zone = next((latest[i] for i in reversed(ancestor_ids) if i in latest), ZoneStatusKind.NORMAL)
     return rule, zone

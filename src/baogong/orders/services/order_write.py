@@ -1,23 +1,27 @@
-"""The writes of a new order inside its transaction, after the key claim (see `placing`)."""
+"""The writes of a new order, as one transaction: its rows, its key and answer, caps, reservations (see `placing`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from baogong.core.errors import Conflict, InsufficientStock, ValidationFailed
 from baogong.core.services import audit_row_values
+from baogong.core.sql import violated_constraint
 
 from .. import statements
 from ..models import (
     Channel,
     DeliveryMode,
+    HouseholdQuota,
+    IdempotencyKey,
     OfferLine,
     Order,
     OrderLine,
@@ -49,14 +53,18 @@ def _order_write(
     read_back_note: str,
     delivery_mode: str,
     idempotency_key: str,
+    fingerprint: str,
+    key_at: datetime,
+    order_id: int | None,
 ) -> tuple[Order, dict[str, Any]]:
-    """Inside the transaction, after the key claim: the order row, then one batch of the rest.
+    """Write the order, its key with the answer, its caps and its reservations as one transaction.
 
-    The batch writes the lines, the event, the payment, the audit row and the
-    key's stored answer, then takes the household caps and last the offer
-    quantities (the hot rows, so their row locks are held only from there
-    to COMMIT). Rows of one kind go in key order, caps before offers, so
-    concurrent orders cannot deadlock.
+    `order_id` is the id taken for it with the reads on PostgreSQL, where everything then goes to
+    the server as one statement list in one round trip (`run_atomically`); None on SQLite, where
+    the insert gives the id. Nothing is checked and then written: the key's unique index, the cap
+    and the oversell CHECKs refuse the order in the database, the whole transaction rolls back,
+    and the refusal becomes the error the client sees (`KeyAlreadyStored` for a key stored by an
+    earlier request, which the caller replays).
     """
     if payment_method == PaymentMethod.FREE:
         payment_status = PaymentStatus.WAIVED
@@ -105,42 +113,110 @@ def _order_write(
         updated_at=created,
     )
     at = statements.db_datetime(created)
-    [(order.pk,)] = statements.rows(
-        statements.run(
-            [
-                (
-                    statements.ORDER_INSERT,
-                    [
-                        order.household_id,
-                        order.compound_id,
-                        order.building_id,
-                        order.unit_id,
-                        order.supermarket_id,
-                        statements.db_date(delivery_date),
-                        channel,
-                        actor.pk,
-                        read_back_confirmed,
-                        read_back_note,
-                        order.status,
-                        delivery_mode,
-                        order.pickup_slot,
-                        payment_method,
-                        payment_status,
-                        statements.db_decimal(total),
-                        statements.db_decimal(amount_due),
-                        False,
-                        "",
-                        at,
-                        at,
-                    ],
-                )
-            ]
-        )[0]
-    )
-    for order_line in order_lines:
-        order_line.order = order
-    supermarket_name: str = offers[lines[0].offer_line_id].supermarket_name  # type: ignore[attr-defined]
-    body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
+    quotas = _quotas_wanted(lines=lines, offers=offers)
+    for quantity, cap, index in quotas.values():
+        if quantity > cap:
+            # More than the cap in one request fails without a statement.
+            raise _over_cap(cap=cap, index=index)
+    order_values = [
+        order.household_id,
+        order.compound_id,
+        order.building_id,
+        order.unit_id,
+        order.supermarket_id,
+        statements.db_date(delivery_date),
+        channel,
+        actor.pk,
+        read_back_confirmed,
+        read_back_note,
+        order.status,
+        delivery_mode,
+        order.pickup_slot,
+        payment_method,
+        payment_status,
+        statements.db_decimal(total),
+        statements.db_decimal(amount_due),
+        False,
+        "",
+        at,
+        at,
+    ]
+
+    def key_and_rows(order_id: int) -> tuple[dict[str, Any], statements.Statement, list[statements.Statement]]:
+        """The answer, the key's row holding it, and every other row of the order but the order itself."""
+        order.pk = order_id
+        for order_line in order_lines:
+            order_line.order = order
+        supermarket_name: str = offers[lines[0].offer_line_id].supermarket_name  # type: ignore[attr-defined]
+        body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
+        key_row = (
+            statements.KEY_STORE,
+            [actor.pk, idempotency_key, fingerprint, 201, json.dumps(body), order_id, statements.db_datetime(key_at)],
+        )
+        return (
+            body,
+            key_row,
+            _order_rows(
+                order=order,
+                order_lines=order_lines,
+                actor=actor,
+                household=household,
+                lines=lines,
+                quotas=quotas,
+                at=at,
+            ),
+        )
+
+    try:
+        if order_id is None:
+            # SQLite: the id comes from the insert, and the writer holds the database's one write lock
+            # from the start of the (IMMEDIATE) transaction, so several statements cost no more.
+            with transaction.atomic():
+                [(new_id,)] = statements.rows(statements.run([(statements.ORDER_INSERT, order_values)])[0])
+                body, key_row, rows = key_and_rows(new_id)
+                statements.run([key_row, *rows])
+        else:
+            body, key_row, rows = key_and_rows(order_id)
+            statements.run_atomically([(statements.ORDER_INSERT_WITH_ID, [order_id, *order_values]), key_row, *rows])
+    except IntegrityError as error:
+        refusal = _refusal(
+            error, household_id=household.household_id, delivery_date=delivery_date, lines=lines, quotas=quotas
+        )
+        if refusal is error:
+            raise
+        raise refusal from error
+    return order, body
+
+
+class KeyAlreadyStored(Exception):
+    """The order's Idempotency-Key was stored by an earlier request, which committed: replay its answer."""
+
+
+def _quotas_wanted(*, lines: Sequence[LineRequest], offers: dict[int, OfferLine]) -> dict[str, tuple[int, int, int]]:
+    """Per quota key, in key order: (quantity asked for, cap, index of its first line in the request)."""
+    wanted: dict[str, tuple[int, int, int]] = {}
+    for index, line in enumerate(lines):
+        offer = offers[line.offer_line_id]
+        key = _quota_key(offer)
+        taken, cap, first = wanted.get(key, (0, offer.household_cap, index))
+        wanted[key] = (taken + line.quantity, min(cap, offer.household_cap), first)
+    return dict(sorted(wanted.items()))
+
+
+def _order_rows(
+    *,
+    order: Order,
+    order_lines: list[OrderLine],
+    actor: User,
+    household: _OrderingHousehold,
+    lines: Sequence[LineRequest],
+    quotas: dict[str, tuple[int, int, int]],
+    at: Any,
+) -> list[statements.Statement]:
+    """The lines, the event, the payment, the audit row, then the caps and last the offer quantities.
+
+    Rows of one kind go in key order, caps before offers, so concurrent orders cannot deadlock.
+    """
     batch: list[statements.Statement] = [
         (
             statements.order_lines_insert(len(order_lines)),
@@ -159,17 +235,19 @@ def _order_write(
                 )
             ],
         ),
-        (statements.EVENT_INSERT, [order.pk, "", OrderStatus.PLACED, actor.pk, channel[:255], at]),
+        (statements.EVENT_INSERT, [order.pk, "", OrderStatus.PLACED, actor.pk, order.channel[:255], at]),
     ]
-    if payment_method == PaymentMethod.ONLINE and total > 0:
-        paid = payment_gateway().charge(PaymentRequest(order_id=order.pk, amount=total, method=payment_method))
+    if order.payment_method == PaymentMethod.ONLINE and order.total > 0:
+        paid = payment_gateway().charge(
+            PaymentRequest(order_id=order.pk, amount=order.total, method=order.payment_method)
+        )
         batch.append(
             (
                 statements.PAYMENT_INSERT,
                 [
                     order.pk,
                     PaymentKind.CHARGE,
-                    payment_method,
+                    order.payment_method,
                     statements.db_decimal(paid.amount),
                     paid.gateway,
                     paid.reference,
@@ -189,61 +267,76 @@ def _order_write(
                 payload={
                     "household": household.household_id,
                     "supermarket": household.supermarket_id,
-                    "delivery_date": delivery_date,
-                    "channel": channel,
-                    "proxy": channel != Channel.ONLINE,
-                    "payment_method": payment_method,
+                    "delivery_date": order.delivery_date,
+                    "channel": order.channel,
+                    "proxy": order.channel != Channel.ONLINE,
+                    "payment_method": order.payment_method,
                     "lines": [[line.offer_line_id, line.quantity] for line in lines],
-                    "total": total,
+                    "total": order.total,
                 },
                 at=at,
             ),
         )
     )
-    batch.append((statements.KEY_COMPLETE, [201, json.dumps(body), order.pk, actor.pk, idempotency_key]))
-    index_of = {line.offer_line_id: index for index, line in enumerate(lines)}
-    quotas: dict[str, list[int]] = {}
-    quota_line: dict[str, int] = {}
-    for order_line in order_lines:
-        offer = order_line.offer_line
-        key = _quota_key(offer)
-        taken, cap = quotas.get(key, [0, offer.household_cap])
-        quotas[key] = [taken + order_line.quantity, min(cap, offer.household_cap)]
-        quota_line.setdefault(key, index_of[offer.pk])
-    # A request above the cap fails without a statement: the insert would break the CHECK.
-    quota_keys = [key for key in sorted(quotas) if quotas[key][0] <= quotas[key][1]]
-    for key in quota_keys:
-        quantity, cap = quotas[key]
-        batch.append(
-            (statements.QUOTA_TAKE, [household.household_id, statements.db_date(delivery_date), key, quantity, cap])
+    day = statements.db_date(order.delivery_date)
+    for key, (quantity, cap, _index) in quotas.items():
+        batch.append((statements.QUOTA_TAKE, [household.household_id, day, key, quantity, cap]))
+    for line in sorted(lines, key=lambda line: line.offer_line_id):
+        batch.append((statements.RESERVE, [line.quantity, line.offer_line_id]))
+    return batch
+
+
+def _over_cap(*, cap: int, index: int) -> Conflict:
+    return Conflict(
+        _("Your household may order at most %(cap)s of this per delivery day.") % {"cap": cap},
+        field=f"lines[{index}].quantity",
+        data={"cap": cap},
+    )
+
+
+def _refusal(
+    error: IntegrityError,
+    *,
+    household_id: int,
+    delivery_date: date,
+    lines: Sequence[LineRequest],
+    quotas: dict[str, tuple[int, int, int]],
+) -> Exception:
+    """What to tell the client after the database refused the order (nothing of it was written).
+
+    The constraint says what was refused; the rows, read again now, say which line. Should they
+    no longer show it (stock released by a cancellation in between), the line nearest to its
+    limit is named, with what is left of it now.
+    """
+    constraint = violated_constraint(error)
+    if constraint == f"unique:{IdempotencyKey._meta.db_table}":
+        return KeyAlreadyStored()
+    if constraint == "household_quota_within_cap":
+        taken = dict(
+            HouseholdQuota.objects.filter(household_id=household_id, delivery_date=delivery_date).values_list(
+                "key", "taken"
+            )
         )
-    reserves = sorted(lines, key=lambda line: line.offer_line_id)
-    for line in reserves:
-        batch.append((statements.RESERVE, [line.quantity, line.offer_line_id, line.quantity]))
-    results = statements.run(batch)
-    first_quota = len(batch) - len(reserves) - len(quota_keys)
-    quota_results = dict(zip(quota_keys, results[first_quota : len(batch) - len(reserves)], strict=True))
-    for key in sorted(quotas):
-        if key not in quota_results or not statements.rows(quota_results[key]):
-            cap = quotas[key][1]
-            raise Conflict(
-                _("Your household may order at most %(cap)s of this per delivery day.") % {"cap": cap},
-                field=f"lines[{quota_line[key]}].quantity",
-                data={"cap": cap},
-            )
-    for line, result in zip(reserves, results[len(batch) - len(reserves) :], strict=True):
-        if not statements.rows(result):
-            quantity_now, reserved_now, active_now = (
-                OfferLine.objects.filter(pk=line.offer_line_id).values_list("quantity", "reserved", "is_active").get()
-            )
-            if not active_now:
-                raise ValidationFailed(
+        key = max(quotas, key=lambda key: taken.get(key, 0) + quotas[key][0] - quotas[key][1])
+        return _over_cap(cap=quotas[key][1], index=quotas[key][2])
+    if constraint == "offer_line_not_oversold":
+        now = {
+            pk: (quantity - reserved, is_active)
+            for pk, quantity, reserved, is_active in OfferLine.objects.filter(
+                pk__in=[line.offer_line_id for line in lines]
+            ).values_list("pk", "quantity", "reserved", "is_active")
+        }
+        for index, line in enumerate(lines):
+            if not now.get(line.offer_line_id, (0, False))[1]:
+                return ValidationFailed(
                     _("Your supermarket does not offer this for %(day)s.") % {"day": delivery_date.isoformat()},
-                    field=f"lines[{index_of[line.offer_line_id]}].offer_line_id",
+                    field=f"lines[{index}].offer_line_id",
                 )
-            raise InsufficientStock(
-                _("Only %(n)s left.") % {"n": quantity_now - reserved_now},
-                field=f"lines[{index_of[line.offer_line_id]}].quantity",
-                data={"available": quantity_now - reserved_now},
-            )
-    return order, body
+        index = min(range(len(lines)), key=lambda i: now[lines[i].offer_line_id][0] - lines[i].quantity)
+        available = max(now[lines[index].offer_line_id][0], 0)
+        return InsufficientStock(
+            _("Only %(n)s left.") % {"n": available},
+            field=f"lines[{index}].quantity",
+            data={"available": available},
+        )
+    return error

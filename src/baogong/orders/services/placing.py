@@ -1,21 +1,24 @@
 """Placing an order: checking the request, its household and offers, then writing it once.
 
 Placing an order is one database transaction (Brandur's "map the request onto
-one transaction"): after plain reads and checks, claim the idempotency key,
-write the order, then take the household's quota and the offer quantities
-with conditional statements, then commit. A 2xx answer therefore always
-means a committed order, and a failed request leaves nothing behind. It is
-the request of the 06:00 rush, so it runs hand-written statements in
-batches (see `statements`) rather than one ORM query per row.
+one transaction"): after plain reads and checks, the key with its answer, the
+order and all its rows, the household's quota and the offer quantities are
+written together, and a 2xx answer therefore always means a committed order;
+a failed request leaves nothing behind. It is the request of the 06:00 rush,
+so it runs hand-written statements in batches (see `statements`) rather than
+one ORM query per row: on PostgreSQL one round trip of reads and one of
+writes, which is its own transaction.
 
-Concurrency: quantities and caps change only through single conditional
-statements (`reserved + n <= quantity`, `taken + n <= cap`) that the database
-re-checks against the committed row after waiting for a concurrent writer,
-so no interleaving can oversell. Hot rows (an offer line everyone wants at
-06:00) are touched last, so their row lock is held only from that UPDATE to
-COMMIT. Rows of one kind are always touched in key order, quota rows before
-offer rows, so concurrent orders cannot deadlock. On SQLite the transaction
-is IMMEDIATE (see settings) and writers simply queue.
+Concurrency: nothing is read, checked and then written. The key is stored by
+a plain insert that the unique index refuses for a key already stored;
+quantities and caps are added to, and the CHECK constraints (`reserved <=
+quantity`, `taken <= cap`) refuse a row that would go over, evaluated on the
+committed row after waiting for a concurrent writer, so no interleaving can
+oversell. A refusal rolls the whole order back. Hot rows (an offer line
+everyone wants at 06:00) are touched last, so their row lock is held only
+from that UPDATE to the commit. Rows of one kind are always touched in key
+order, quota rows before offer rows, so concurrent orders cannot deadlock. On
+SQLite the transaction is IMMEDIATE (see settings) and writers simply queue.
 """
 
 from __future__ import annotations
@@ -25,21 +28,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from baogong.accounts.models import Role
 from baogong.catalog.models import Commodity, Kit
-from baogong.core.errors import BadRequest, Conflict, InsufficientStock, NotFound, PermissionDenied, ValidationFailed
+from baogong.core.errors import (
+    BadRequest,
+    Conflict,
+    InsufficientStock,
+    NotFound,
+    PermissionDenied,
+    RequestInProgress,
+    ValidationFailed,
+)
 from baogong.core.scoping import scope_of
 from baogong.regions.models import ZoneStatusKind
 
 from .. import statements
-from ..models import PROXY_CHANNELS, Channel, DeliveryMode, OfferLine, PaymentMethod
-from ..selectors import household_for_ordering_query, ordering_rules, window_from_rule
-from .idempotency import PlacedOrder, _key_claim, _replay, _replay_stored, request_fingerprint
-from .order_write import _order_write
+from ..models import PROXY_CHANNELS, Channel, DeliveryMode, IdempotencyKey, OfferLine, PaymentMethod
+from ..selectors import household_for_ordering_query, ordering_rules, ordering_rules_from_rows, window_from_rule
+from .idempotency import PlacedOrder, _replay, _replay_stored, request_fingerprint
+from .order_write import KeyAlreadyStored, _order_write
 from .rules import IDEMPOTENCY_KEY_PATTERN, MAX_LINE_QUANTITY, MAX_ORDER_LINES, PROXY_ROLES, _validate_whole
 
 if TYPE_CHECKING:
@@ -112,8 +123,7 @@ def order_place(
     nothing, so they can be retried as they are.
 
     This is the request of the 06:00 rush, so it is written for round trips
-    (see `statements`): one batch of reads, then a transaction of the key
-    claim, the order row, and one batch of everything else.
+    (see `statements`): one batch of reads, then one transaction of writes.
     """
     if not idempotency_key or not IDEMPOTENCY_KEY_PATTERN.match(idempotency_key):
         raise BadRequest(
@@ -145,8 +155,8 @@ def order_place(
     # Retries and visibly sold-out requests end here without taking a write lock. After the 06:00
     # sell-out most requests do, so they do not queue behind real orders (on SQLite they would
     # otherwise each take the single write lock). Nothing read here decides anything the
-    # transaction below does not decide again: the key is claimed by a unique insert, caps and
-    # quantities are taken by conditional statements.
+    # transaction below does not decide again: the key is stored by a plain insert that its unique
+    # index refuses when taken, and caps and quantities are guarded by CHECK constraints.
     offer_ids = [line.offer_line_id for line in lines]
     household_query = household_for_ordering_query(scope=scope, household_id=household_id)
     # The offers are read before the key: on PostgreSQL each statement of the batch sees what was
@@ -157,26 +167,43 @@ def order_place(
         (statements.offers_select(len(offer_ids)), offer_ids),
         (statements.KEY_LOOKUP, [actor.pk, idempotency_key]),
     ]
+    on_postgresql = connection.vendor == "postgresql"
     if household_query is not None:
         reads.append(household_query)
+        if on_postgresql:
+            # The window and zone rules above the household, and the new order's id, come with the
+            # reads rather than in round trips of their own (SQLite has no round trips to save).
+            moment_value = statements.db_datetime(moment)
+            reads += [
+                (statements.WINDOW_RULES_OF_HOUSEHOLD, [household_id]),
+                (statements.ZONE_STATUSES_OF_HOUSEHOLD, [household_id, moment_value, moment_value]),
+                (statements.ORDER_ID_NEXT, []),
+            ]
     results = statements.run(reads)
     offers = {row[0]: _offer_from_row(row) for row in statements.rows(results[0])}
     sold_out = _sold_out(lines=lines, offers=offers)
     # Checked either way: a retry of the order that took the last unit must get its order back, not "sold out".
     earlier = statements.rows(results[1])
     if earlier:
-        stored_fingerprint, status_code, response, order_id = earlier[0]
+        stored_fingerprint, status_code, response, stored_order_id = earlier[0]
         return _replay_stored(
             stored_fingerprint=stored_fingerprint,
             status_code=status_code,
             response=response,
-            order_id=order_id,
+            order_id=stored_order_id,
             fingerprint=fingerprint,
         )
     if sold_out is not None:
         raise sold_out
     household = _ordering_household(statements.rows(results[2]) if household_query is not None else [])
-    window_rule, zone_status = ordering_rules(ancestor_ids=household.ancestor_ids, at=moment)
+    order_id: int | None = None
+    if on_postgresql:
+        window_rows, zone_rows, [(order_id,)] = (statements.rows(result) for result in results[3:6])
+        window_rule, zone_status = ordering_rules_from_rows(
+            ancestor_ids=household.ancestor_ids, window_rows=window_rows, zone_rows=zone_rows
+        )
+    else:
+        window_rule, zone_status = ordering_rules(ancestor_ids=household.ancestor_ids, at=moment)
     window = window_from_rule(window_rule, delivery_date)
     if not window.is_open(moment):
         local = timezone.localtime
@@ -204,7 +231,7 @@ def order_place(
             )
     for index, line in enumerate(lines):
         # Fails fast once a line is sold out without writing anything. This read may be stale; the
-        # conditional UPDATE in the transaction is what actually guards the quantity.
+        # CHECK on the offer line in the write is what actually guards the quantity.
         offer = offers[line.offer_line_id]
         if offer.reserved + line.quantity > offer.quantity:
             raise InsufficientStock(
@@ -213,10 +240,7 @@ def order_place(
                 data={"available": offer.available},
             )
     mode = DeliveryMode.PICKUP if zone_status == ZoneStatusKind.CONTROLLED else DeliveryMode.DOOR
-    with transaction.atomic():
-        existing = _key_claim(user_id=actor.pk, key=idempotency_key, fingerprint=fingerprint, now=moment)
-        if existing is not None:
-            return _replay(existing, fingerprint)
+    try:
         order, body = _order_write(
             actor=actor,
             household=household,
@@ -229,7 +253,18 @@ def order_place(
             read_back_note=note,
             delivery_mode=mode,
             idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            key_at=moment,
+            order_id=order_id,
         )
+    except KeyAlreadyStored:
+        # An earlier request with this key committed after our reads (on PostgreSQL we waited for
+        # it on the key's unique index): its answer is the answer.
+        existing = IdempotencyKey.objects.filter(user_id=actor.pk, key=idempotency_key).first()
+        if existing is None:
+            # Stored and then removed (a purge) in between: nothing to replay, and retrying is safe.
+            raise RequestInProgress(field="Idempotency-Key") from None
+        return _replay(existing, fingerprint)
     return PlacedOrder(order_id=order.pk, status_code=201, body=body, replayed=False)
 
 

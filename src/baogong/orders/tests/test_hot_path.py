@@ -19,13 +19,15 @@ from baogong.orders.tests.factories import DAY, NOW, build_ordering_world, new_k
 
 pytestmark = pytest.mark.django_db
 
-# Reads (key, offers, household), window and zone reads, SAVEPOINT, key claim, order row, the batch,
-# RELEASE. SQLite runs the batches statement by statement: 3 reads, 2 reads, SAVEPOINT, claim, order,
-# 9 writes (lines, event, payment, audit, key, two caps, two reservations), RELEASE.
-ROUND_TRIPS = {"postgresql": 7, "sqlite": 18}
+# Inside a transaction (as every test but the last runs) PostgreSQL takes the reads (key, offers,
+# household, window and zone rules, the new order's id), then SAVEPOINT, every write of the order
+# in one statement list, RELEASE. SQLite runs the batches statement by statement: 3 reads, 2 reads,
+# SAVEPOINT, the order, 9 writes (key, lines, event, payment, audit, two caps, two reservations),
+# RELEASE.
+ROUND_TRIPS = {"postgresql": 4, "sqlite": 17}
 # A PostgreSQL session's first order also reads which statements the session has prepared, and
-# prepares the missing ones before each of its four runs (reads, window and zone, order row, batch).
-FIRST_IN_SESSION = {"postgresql": 7 + 1 + 4, "sqlite": 18}
+# prepares the missing ones before each of its two runs (reads, writes).
+FIRST_IN_SESSION = {"postgresql": 4 + 1 + 2, "sqlite": 17}
 
 
 @pytest.fixture
@@ -107,12 +109,13 @@ def test_a_withdrawn_line_takes_no_order_even_after_it_was_read(ow, monkeypatch)
 
     run = statements.run
 
-    def withdraw_before_the_batch(batch):
-        if any(sql == statements.RESERVE for sql, _params in batch):
+    def withdraw_after_the_reads(batch):
+        results = run(batch)
+        if any(sql == statements.KEY_LOOKUP for sql, _params in batch):
             OfferLine.objects.filter(pk=ow.offers["veg"].pk).update(is_active=False)
-        return run(batch)
+        return results
 
-    monkeypatch.setattr(statements, "run", withdraw_before_the_batch)
+    monkeypatch.setattr(statements, "run", withdraw_after_the_reads)
 
     with pytest.raises(ValidationFailed) as error:
         order_place(
@@ -140,10 +143,11 @@ def test_after_the_first_order_of_a_session_every_statement_runs_prepared(ow):
     plain = [
         re.sub(r' "s\d+_x\d+"', "", part).split(" (")[0] for part in executed if not part.startswith("EXECUTE baogong_")
     ]
-    # 3 reads, 2 reads, the order row, then lines, event, payment, audit, key, two caps, two reservations.
-    assert len(prepared) == 3 + 2 + 1 + 9
-    # The savepoint pair of the transaction, and the key claim (idempotency.py), which is not on this path.
-    assert plain == ["SAVEPOINT", 'INSERT INTO "orders_idempotencykey"', "RELEASE SAVEPOINT"]
+    # 6 reads (offers, key, household, window and zone rules, the order's id), then the key, the order,
+    # lines, event, payment, audit, two caps, two reservations.
+    assert len(prepared) == 6 + 10
+    # The savepoint pair that stands for the transaction inside the test's own.
+    assert plain == ["SAVEPOINT", "RELEASE SAVEPOINT"]
 
 
 @pytest.mark.postgres
@@ -174,3 +178,21 @@ def test_with_preparing_switched_off_no_statement_is_prepared(ow, settings):
     assert placed.status_code == 201
     assert len(queries) == ROUND_TRIPS["postgresql"]
     assert [q["sql"] for q in queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_an_order_is_two_round_trips_and_the_second_is_its_transaction(ow):
+    second = _resident(ow, "A1b")
+    new_session()
+    _place(ow, "A1a")
+    with CaptureQueriesContext(connection) as queries:
+        placed = _place(ow, "A1b", second)
+
+    assert placed.status_code == 201
+    reads, writes = (query["sql"] for query in queries)
+    assert (reads.count("EXECUTE"), writes.count("EXECUTE")) == (6, 10)
+    # No BEGIN, COMMIT or SAVEPOINT: the statements of one query are a transaction of their own.
+    assert [word for word in ("BEGIN", "COMMIT", "SAVEPOINT") if word in reads + writes] == []
+    order = Order.objects.get(pk=placed.order_id)
+    assert (order.household_id, IdempotencyKey.objects.get(order=order).status_code) == (ow.household("A1b"), 201)
