@@ -65,7 +65,9 @@ def run_atomically(statements: Sequence[Statement]) -> list[Result]:
     BEGIN and COMMIT round trips of `transaction.atomic`. Inside a caller's transaction, and on
     SQLite, the statements run in a savepoint or an IMMEDIATE transaction, with the same outcome.
     """
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+    # Only in autocommit is the list its own transaction: with autocommit switched off by hand,
+    # psycopg would open a transaction that nobody commits.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.get_autocommit():
         return run(statements)
     with transaction.atomic():
         return run(statements)

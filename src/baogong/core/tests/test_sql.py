@@ -177,3 +177,62 @@ def test_awkward_values_come_back_unchanged():
         *[1] * len(TEXTS),
         [(text, 1) for text in TEXTS],
     ]
+
+
+PROBE = (
+    "CREATE TEMP TABLE atomic_probe (id integer PRIMARY KEY, n integer NOT NULL, "
+    "CONSTRAINT atomic_probe_n_not_negative CHECK (n >= 0))"
+)
+PROBE_INSERT = "INSERT INTO atomic_probe (id, n) VALUES (%s, %s)"
+PROBE_TAKE = "UPDATE atomic_probe SET n = n - %s WHERE id = %s"
+
+
+@pytest.fixture
+def probe(settings):
+    # A table made for the test, so nothing is prepared against it.
+    settings.SQL_PREPARE = False
+    with connection.cursor() as cursor:
+        cursor.execute(PROBE)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE atomic_probe")
+
+
+def _probe_rows() -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, n FROM atomic_probe ORDER BY id")
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_run_atomically_writes_all_or_nothing_and_names_what_refused(probe):
+    from django.db import IntegrityError
+
+    sql.run_atomically([(PROBE_INSERT, [1, 5])])
+    with pytest.raises(IntegrityError) as over:
+        sql.run_atomically([(PROBE_INSERT, [2, 1]), (PROBE_TAKE, [9, 1])])
+    with pytest.raises(IntegrityError) as twice:
+        sql.run_atomically([(PROBE_INSERT, [3, 1]), (PROBE_INSERT, [1, 1])])
+
+    assert (sql.violated_constraint(over.value), sql.violated_constraint(twice.value)) == (
+        "atomic_probe_n_not_negative",
+        "unique:atomic_probe",
+    )
+    assert _probe_rows() == [(1, 5)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_list_is_one_round_trip_and_a_transaction_of_its_own(probe):
+    from django.db import IntegrityError
+
+    with CaptureQueriesContext(connection) as queries:
+        sql.run_atomically([(PROBE_INSERT, [1, 5]), (PROBE_INSERT, [2, 5])])
+    with pytest.raises(IntegrityError):
+        sql.run_atomically([(PROBE_TAKE, [1, 1]), (PROBE_TAKE, [9, 2])])
+
+    # One query, no BEGIN or COMMIT around it; nothing is left open after it or after the refusal.
+    assert [query["sql"] for query in queries] == [
+        "INSERT INTO atomic_probe (id, n) VALUES (1, 5);\nINSERT INTO atomic_probe (id, n) VALUES (2, 5)"
+    ]
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert (_probe_rows(), connection.get_autocommit(), connection.in_atomic_block) == ([(1, 5), (2, 5)], True, False)
