@@ -19,10 +19,10 @@ What it does, in one run:
    2xx order id that is not in the database) must both be 0; a retry must
    return the same order id.
 4. Measures the raw database ceiling: the same statements in the same round
-   trips as an order request (connection check, session and account reads,
-   the batch of reads, the batch of writes that is its own transaction), run
-   directly with psycopg from as many threads as gunicorn has, for a second
-   set of households.
+   trips as an order request (session and account reads, the batch of reads,
+   the batch of writes that is its own transaction), run directly with
+   psycopg from as many threads as gunicorn has, for a second set of
+   households.
 
 Everything is bounded: at most `--households` orders and `--max-seconds` of
 load. Prints orders/s, p50/p95/p99 latency, the checks, the ceiling and the ratio.
@@ -444,18 +444,13 @@ def check(database_url: str, fixtures: Fixtures, outcomes: list[Outcome]) -> dic
     }
 
 
-# What Django sends for every signed-in request before the view runs, besides the session and
-# account reads (`baogong.accounts.sessions`, `baogong.accounts.backends`): the connection health check.
-HEALTH_CHECK = "SELECT 1"  # CONN_HEALTH_CHECKS
-
-
 def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[int, float, list[float]]:
     """One order request's statements straight through psycopg: what the database alone can do.
 
     The order statements are the application's own (`baogong.orders.statements`), sent in the same
-    round trips: the connection check, the authentication reads, one batch of reads (with the
-    window and zone rules and the new order's id), then one batch of every write, which the server
-    runs as a transaction of its own. Values are written into the text as `run` writes them, two
+    round trips: the authentication reads (the connection check takes none), one batch of reads
+    (with the window and zone rules and the new order's id), then one batch of every write, which
+    the server runs as a transaction of its own. Values are written into the text as `run` writes them, two
     lines per order like the rush.
     """
     from decimal import Decimal
@@ -492,7 +487,6 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
         key = str(uuid.uuid4())
         now = timezone.now()
         cur = conn.cursor()
-        cur.execute(HEALTH_CHECK)
         batch(cur, [(session_read_sql(), [session, now])], prepared)
         batch(cur, [(user_read_sql(), [user_id])], prepared)
         [*_, [(order_id,)]] = batch(

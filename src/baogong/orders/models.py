@@ -366,9 +366,11 @@ class Payment(models.Model):
 class IdempotencyKey(models.Model):
     """The first answer to a create request, kept so a retry gets the same answer.
 
-    Claimed by INSERT as the first statement of the request's transaction and
-    completed in the same transaction, so a key row is either absent or holds
-    a finished response; `status_code` 0 would mean a claim still in flight.
+    Written once, complete with its answer and order, in the order's own
+    transaction (`orders/statements.py`): a key row is either absent or holds
+    a finished response. The unique index refuses a second row for the same
+    account and key, which rolls back the second request's order; that request
+    then replays this row.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -9,7 +9,11 @@ payment, which is what the exercise and demo set-ups need.
 A real provider must not be called inside the order's database transaction
 (a slow or hanging provider would hold the offer rows locked); wiring one in
 means placing the order unpaid, charging after commit and recording the
-result in a second transaction keyed by the order id.
+result in a second transaction keyed by the order id. The simulated charge
+is made before the order's writes are sent, so a duplicate request that the
+key's unique index then refuses has "charged" too, with nothing recorded:
+harmless for a simulation, and one more reason a real provider charges only
+after the commit.
 """
 
 from __future__ import annotations

@@ -105,7 +105,9 @@ HOUSEHOLD_FOR_ORDERING = (
 
 # PostgreSQL only, read with the reads before the write: the id of the order about to be written,
 # so that every row of it can be written in the same statement list. A request that then writes
-# nothing (a replay, a sold-out line) leaves a gap in the ids, as a rolled-back insert does.
+# nothing (a replay, a sold-out line) leaves a gap in the ids, as a rolled-back insert does. The
+# sequence logs one write per 32 ids it hands out, so about one read batch in 32 waits for a
+# flush of the write-ahead log: cheaper than the BEGIN and COMMIT round trips it saves.
 ORDER_ID_NEXT = f"SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id'))"
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -34,7 +35,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if connection.info.transaction_status != pq.TransactionStatus.IDLE:
             return bool(super().is_usable())
         poller = select.poll()
-        poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        # Anything to read on an idle connection is the server's goodbye (or a notice we do not
-        # use): a new connection is cheaper than finding out which.
-        return not poller.poll(0)
+        try:
+            poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            # Anything to read on an idle connection is the server's goodbye (or a notice we do not
+            # use): a new connection is cheaper than finding out which.
+            return not poller.poll(0)
+        except (psycopg.Error, OSError, ValueError):
+            # As Django's own check: a connection that cannot even be asked is not usable.
+            return False

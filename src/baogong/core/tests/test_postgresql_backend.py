@@ -74,3 +74,14 @@ def test_a_connection_inside_a_transaction_gets_djangos_round_trip_check():
             assert (connection.is_usable(), sent) == (True, ["cursor"])
         finally:
             del connection.connection.cursor
+
+
+def test_a_connection_whose_socket_cannot_be_asked_is_not_usable(monkeypatch):
+    _backend_pid()
+
+    def gone() -> int:
+        raise OSError("socket closed")
+
+    monkeypatch.setattr(connection.connection, "fileno", gone)
+
+    assert connection.is_usable() is False
