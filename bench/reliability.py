@@ -35,9 +35,10 @@ DOC = REPO / "docs" / "reliability.md"
 BANDIT_BASELINE = REPO / "bench" / "bandit-baseline.json"
 BEGIN, END = "<!-- reliability-results:begin -->", "<!-- reliability-results:end -->"
 # The plan's budget for the whole run; a run over it is reported, not failed (a loaded machine is not
-# a broken promise). Tests still running at HANG_SECONDS are stopped and count as failed.
+# a broken promise). Tests still running at HANG_SECONDS are stopped and count as failed. A machine three
+# times slower than an idle one took 701 s with R8 at 1,500 orders; at 5,000 it needs several minutes more.
 BUDGET_SECONDS = 300
-HANG_SECONDS = 900
+HANG_SECONDS = 1800
 
 PASS, FAIL, SKIP, NOT_YET = "PASS", "FAIL", "SKIP", "NOT YET"
 
