@@ -25,11 +25,10 @@ def main() -> None:
     from datetime import timedelta
     from decimal import Decimal
 
-    from django.contrib.sessions.models import Session
     from django.core.management import call_command
     from django.utils import timezone
 
-    from baogong.accounts.models import Role, User
+    from baogong.accounts.models import Role, Session, User
     from baogong.accounts.tests.factories import signed_in_session
     from baogong.catalog.models import Commodity
     from baogong.enterprises.models import CompoundPairing, EnterpriseType, Organisation, OrganisationKind

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 from test_crash_kill9 import APP, Database, Server, World, post_order, server_env
 
+from baogong.accounts.models import Session
 from baogong.accounts.tests.factories import signed_in_session
 from baogong.catalog.tests.factories import commodity
 from baogong.orders.models import OrderWindow

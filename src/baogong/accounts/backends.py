@@ -2,10 +2,11 @@
 
 Django loads the signed-in account on every request through the ORM, whose
 query building cost the 06:00 rush more CPU than any other single step of the
-request (`docs/benchmarks.md`, "Order rush"). Here the row is read by a
-hand-written statement (prepared on PostgreSQL, like the session read) and
-turned into a `User` with the same database converters the ORM applies.
-Passwords, permissions and `user_can_authenticate` stay Django's.
+request (`docs/benchmarks.md`, "Order rush"). Here the row usually comes with
+the session (`accounts/sessions.py`), and otherwise is read by a hand-written
+statement (prepared on PostgreSQL); either way it is turned into a `User` with
+the same database converters the ORM applies. Passwords, permissions and
+`user_can_authenticate` stay Django's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import connection
 from baogong.core import sql
 
 from .models import User
+from .sessions import take_account_row
 
 
 @functools.cache
@@ -33,12 +35,24 @@ def _attnames() -> list[str]:
 
 
 @functools.cache
-def user_read_sql() -> str:
-    """Built once per process: it runs on every signed-in request."""
+def account_columns_sql() -> str:
+    """The account's columns, named with their table, in the order `user_from_row` expects."""
     ops = connection.ops
-    names = ", ".join(ops.quote_name(column.target.column) for column in _columns())
     table = ops.quote_name(User._meta.db_table)
-    return f"SELECT {names} FROM {table} WHERE {ops.quote_name(User._meta.pk.column)} = %s"  # noqa: S608 - names are ours
+    return ", ".join(f"{table}.{ops.quote_name(column.target.column)}" for column in _columns())
+
+
+@functools.cache
+def account_pk_index() -> int:
+    return _attnames().index(User._meta.pk.attname)
+
+
+@functools.cache
+def user_read_sql() -> str:
+    """Built once per process: it runs when the session read did not bring the account."""
+    ops = connection.ops
+    table = ops.quote_name(User._meta.db_table)
+    return f"SELECT {account_columns_sql()} FROM {table} WHERE {ops.quote_name(User._meta.pk.column)} = %s"  # noqa: S608 - names are ours
 
 
 def user_from_row(row: tuple[Any, ...]) -> User:
@@ -54,9 +68,13 @@ def user_from_row(row: tuple[Any, ...]) -> User:
 
 class ModelBackend(backends.ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
-        [found] = sql.run([(user_read_sql(), [User._meta.pk.to_python(user_id)])])
-        rows = sql.rows(found)
-        if not rows:
-            return None
-        user = user_from_row(rows[0])
+        pk = User._meta.pk.to_python(user_id)
+        row = take_account_row(pk)
+        if row is None:
+            [found] = sql.run([(user_read_sql(), [pk])])
+            rows = sql.rows(found)
+            if not rows:
+                return None
+            row = rows[0]
+        user = user_from_row(row)
         return user if self.user_can_authenticate(user) else None

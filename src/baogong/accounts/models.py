@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -63,3 +65,24 @@ class User(AbstractUser):
                 name="user_role_has_scope",
             ),
         ]
+
+
+class Session(AbstractBaseSession):
+    """Django's database session, with the signed-in account's id in a column of its own.
+
+    Django keeps the account id only inside the encoded session data, so a
+    signed-in request read the session and then, in a second query, the
+    account. With the id in a column both come in one query
+    (`accounts/sessions.py`), a round trip less on every request of the 06:00
+    rush. Deleting an account deletes its sessions.
+    """
+
+    account = models.ForeignKey(
+        User, verbose_name=_("account"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    @classmethod
+    def get_session_store_class(cls) -> type[SessionBase]:
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -5,10 +5,9 @@ from datetime import datetime
 from itertools import count
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 
-from baogong.accounts.models import Role, User
+from baogong.accounts.models import Role, Session, User
+from baogong.accounts.sessions import SessionStore
 from baogong.enterprises.models import Organisation
 from baogong.regions.models import Household, Region
 
@@ -51,4 +50,4 @@ def signed_in_session(account: User, *, expires_at: datetime) -> Session:
             HASH_SESSION_KEY: account.get_session_auth_hash(),
         }
     )
-    return Session(session_key=secrets.token_hex(16), session_data=data, expire_date=expires_at)
+    return Session(session_key=secrets.token_hex(16), session_data=data, expire_date=expires_at, account=account)

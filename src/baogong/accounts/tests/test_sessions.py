@@ -1,19 +1,19 @@
-"""The session backend: Django's database sessions with the per-request read written out."""
+"""The session backend: Django's database sessions, read together with their account in one query."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baogong.accounts.backends import user_read_sql
-from baogong.accounts.models import Role
-from baogong.accounts.sessions import SessionStore, session_read_sql
+from baogong.accounts.backends import ModelBackend
+from baogong.accounts.models import Role, Session, User
+from baogong.accounts.sessions import SessionStore, session_read_sql, take_account_row
 from baogong.accounts.tests.factories import signed_in_session
 from baogong.core import sql
 from baogong.core.tests.world import build_world
@@ -77,7 +77,120 @@ def test_on_postgresql_the_read_is_prepared_once_per_session(client, users):
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/me").status_code == 200
 
-    # What a signed-in request reads before the view: the session, then the account, both prepared.
-    session_read = sql.prepared_name(session_read_sql())
-    account_read = sql.prepared_name(user_read_sql())
-    assert [q["sql"].split("(")[0] for q in queries] == [f"EXECUTE {session_read}", f"EXECUTE {account_read}"]
+    # What a signed-in request reads before the view: the session with its account, prepared.
+    assert [q["sql"].split("(")[0] for q in queries] == [f"EXECUTE {sql.prepared_name(session_read_sql())}"]
+
+
+def test_a_signed_in_request_reads_session_and_account_in_one_query(client, users):
+    account = users[Role.COMMAND]
+    session = _stored(account, expires_in=timedelta(hours=1))
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    client.get("/api/me")
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/api/me")
+
+    assert (answer.status_code, answer.json()["id"]) == (200, account.pk)
+    assert len(queries) == 1
+
+
+def test_signing_in_and_out_keeps_the_account_column(client, users):
+    account = users[Role.COMMUNITY]
+    account.set_password("pw-for-tests-only")
+    account.save()
+
+    client.post("/login/", {"username": account.username, "password": "pw-for-tests-only"})
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert list(Session.objects.values_list("session_key", "account_id")) == [(key, account.pk)]
+
+    client.post("/logout/")
+    assert Session.objects.filter(account=account).count() == 0
+
+
+def test_a_session_of_nobody_has_no_account(users):
+    store = SessionStore()
+    store["django_language"] = "en"
+    store.save()
+
+    assert Session.objects.get(session_key=store.session_key).account_id is None
+    assert SessionStore(store.session_key).load() == {"django_language": "en"}
+    assert take_account_row(users[Role.COMMAND].pk) is None
+
+
+def test_the_account_row_is_taken_once_and_only_for_its_account(users):
+    account, other = users[Role.RESIDENT], users[Role.COMMAND]
+    session = _stored(account, expires_in=timedelta(hours=1))
+    SessionStore(session.session_key).load()
+
+    assert take_account_row(other.pk) is None
+    with CaptureQueriesContext(connection) as queries:
+        loaded = ModelBackend().get_user(account.pk)
+    assert (loaded.pk, len(queries)) == (account.pk, 0)
+    # Taken: asking again reads the account from the database.
+    with CaptureQueriesContext(connection) as queries:
+        assert ModelBackend().get_user(account.pk).pk == account.pk
+    assert len(queries) == 1
+
+
+def test_a_later_session_read_replaces_the_row_of_an_earlier_one(users):
+    account = users[Role.RESIDENT]
+    SessionStore(_stored(account, expires_in=timedelta(hours=1)).session_key).load()
+    # An unknown key, then an expired one: neither leaves the first session's account behind.
+    for key in ("0" * 32, _stored(account, expires_in=timedelta(seconds=-1)).session_key):
+        SessionStore(key).load()
+        assert take_account_row(account.pk) is None
+        SessionStore(_stored(account, expires_in=timedelta(hours=1)).session_key).load()
+
+
+def test_a_session_without_the_column_still_signs_its_account_in(client, users):
+    # A row written before the column existed (or by any other writer) names its account only in its data.
+    account = users[Role.COMMAND]
+    session = _stored(account, expires_in=timedelta(hours=1))
+    Session.objects.filter(pk=session.pk).update(account=None)
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+    assert client.get("/api/me").json()["id"] == account.pk
+
+
+def test_an_inactive_account_read_with_its_session_is_nobody(client, users):
+    account = users[Role.COMMAND]
+    session = _stored(account, expires_in=timedelta(hours=1))
+    User.objects.filter(pk=account.pk).update(is_active=False)
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+    assert client.get("/api/me").status_code == 401
+
+
+def test_deleting_an_account_deletes_its_sessions(users):
+    account = users[Role.RESIDENT]
+    _stored(account, expires_in=timedelta(hours=1))
+    kept = _stored(users[Role.COMMAND], expires_in=timedelta(hours=1))
+
+    account.delete()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [kept.session_key]
+
+
+def test_the_upgrade_carries_live_sessions_over_with_their_accounts(users):
+    from django.apps import apps
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+    from django.contrib.sessions.models import Session as DjangoSession
+
+    moving = importlib.import_module("baogong.accounts.migrations.0003_session")
+    account = users[Role.RESIDENT]
+    later, earlier = timezone.now() + timedelta(hours=1), timezone.now() - timedelta(hours=1)
+    signed_in = signed_in_session(account, expires_at=later).session_data
+    nobody = DjangoStore().encode({"django_language": "en"})
+    DjangoSession.objects.bulk_create(
+        [
+            DjangoSession(session_key="a" * 32, session_data=signed_in, expire_date=later),
+            DjangoSession(session_key="b" * 32, session_data=nobody, expire_date=later),
+            DjangoSession(session_key="c" * 32, session_data=signed_in, expire_date=earlier),
+        ]
+    )
+
+    moving.move_live_sessions(apps, None)
+
+    moved = sorted(Session.objects.values_list("session_key", "account_id"))
+    assert moved == [("a" * 32, account.pk), ("b" * 32, None)]
+    assert DjangoSession.objects.count() == 0

@@ -30,9 +30,9 @@ from baogong.regions.models import Household
 from baogong.regions.services import zone_status_set
 
 pytestmark = pytest.mark.django_db
-# Session, account, and the reads each page needs (see the tests at the end).
-QUERIES_ORDER_PAGE = 12
-QUERIES_PROXY_FIND = 5
+# The session with its account (one query), and the reads each page needs (see the tests at the end).
+QUERIES_ORDER_PAGE = 11
+QUERIES_PROXY_FIND = 4
 
 
 @pytest.fixture

@@ -505,10 +505,10 @@ def test_index_query_count_does_not_grow_with_the_plan(client, sw, django_assert
     url = reverse("planning:sheet_index", args=[sw.plan.pk])
     client.get(url)
 
-    # Session, user, the user's region; the plan; for the pick lists routes, stops, allocated lines and
+    # Session with its user, the user's region; the plan; for the pick lists routes, stops, allocated lines and
     # kits and which kits hold chilled goods (no loose commodities are allocated here, so no commodity
     # query) and supermarket names; then the route list, gates and rosters the page shows.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(url)
 
     assert response.status_code == 200

@@ -105,8 +105,8 @@ class TestRegionPage:
         extra_households(county.a, extra)
         client = signed_in(county.command)
         url = region_url(county.a.compound.pk)
-        # session, user, the user's region (scope), the compound, count, one page of households
-        with django_assert_num_queries(6):
+        # session with its user, the user's region (scope), the compound, count, one page of households
+        with django_assert_num_queries(5):
             response = client.get(url, headers={"HX-Request": "true"})
         assert response.status_code == 200
 

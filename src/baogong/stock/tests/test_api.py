@@ -161,14 +161,14 @@ def test_movements_query_count_does_not_grow_with_rows(community_client, world, 
     for _ in range(5):
         stock_receive(actor=None, point=point, commodity=rice, quantity=1, reason="delivery")
 
-    # session, account, the account's region (scope), the point, count, page.
-    with django_assert_num_queries(6):
+    # session with its account, the account's region (scope), the point, count, page.
+    with django_assert_num_queries(5):
         response = community_client.get(f"/api/stock/points/{point.pk}/movements")
 
     assert response.json()["count"] == 5
 
 
 def test_points_list_query_count(community_client, django_assert_num_queries):
-    # session, account, the account's region (scope), count, page.
-    with django_assert_num_queries(5):
+    # session with its account, the account's region (scope), count, page.
+    with django_assert_num_queries(4):
         community_client.get("/api/stock/points")
