@@ -208,6 +208,18 @@ def literal(value: Any, transformer: abc.Transformer) -> bytes:
     return transformer.as_literal(value)
 
 
+# One per psycopg connection: a transformer keeps the dumper it found for each type, and a new one
+# for every statement list looked each up again through the adapters map.
+_TRANSFORMERS: weakref.WeakKeyDictionary[Any, abc.Transformer] = weakref.WeakKeyDictionary()
+
+
+def _transformer(raw_connection: Any) -> abc.Transformer:
+    transformer = _TRANSFORMERS.get(raw_connection)
+    if transformer is None:
+        transformer = _TRANSFORMERS[raw_connection] = Transformer.from_context(raw_connection)
+    return transformer
+
+
 def literal_sql(raw_cursor: Any, statements: Sequence[Statement]) -> bytes:
     """`statements` as one query text with every `%s` replaced by its value as a literal.
 
@@ -218,7 +230,7 @@ def literal_sql(raw_cursor: Any, statements: Sequence[Statement]) -> bytes:
     every other value, text included, goes through psycopg's own adapters and quoting.
     As with psycopg, `%%` stands for `%`.
     """
-    transformer = Transformer.from_context(raw_cursor)
+    transformer = _transformer(raw_cursor.connection)
     text = _encoded(";\n".join(sql for sql, _params in statements), transformer.encoding)
     return text % tuple(literal(value, transformer) for _sql, params in statements for value in params)
 
