@@ -1,0 +1,168 @@
+"""CPU per request of the application's own code, without a server or a network in between.
+
+    DATABASE_URL=postgres://user@127.0.0.1:5432/baogong .venv/bin/python bench/request_cpu.py
+    .venv/bin/python bench/request_cpu.py              # SQLite, in a temporary folder
+
+The order rush (`order_rush.py`) measures the whole machine: gunicorn, the
+database and the load client share two cores, and runs of the same code
+differ by a fifth from one minute to the next. A change worth a few percent of
+a request's CPU drowns in that. This script measures what such a change moves:
+the CPU time this process spends per request, through Django's test client
+(every middleware, the session, CSRF, django-ninja and the service, but no
+gunicorn and no HTTP parsing), against the database of DATABASE_URL.
+
+It builds the crash test's world (`tests/reliability/crash_world.py`) in a
+scratch database `<name>_cpu` (recreated; never the database itself), then
+times blocks of signed-in `GET /api/me` and of `POST /api/orders` (one new
+order per request, each with its own Idempotency-Key) and prints the CPU and
+wall time per request of each block. Run it on two commits one after the
+other and compare: the fixed reference loop of `plan_time.py`, timed before
+and after, says whether the machine's speed changed in between.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# This checkout's code, whatever the environment has installed: comparing two commits means running
+# this script from each.
+sys.path.insert(0, str(ROOT / "src"))
+
+from plan_time import reference_loop  # noqa: E402
+
+CSRF = "0123456789abcdef0123456789abcdef"  # 32 characters: an unmasked CSRF secret
+HOUSEHOLDS = 1000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--blocks", type=int, default=5, help="timed blocks of each kind of request")
+    parser.add_argument("--per-block", type=int, default=800, help="requests per block")
+    return parser.parse_args()
+
+
+def scratch_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "BAOGONG_SQLITE_PATH"}}
+    (var_dir / "static").mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "baogong.config.settings.base",
+            "BAOGONG_VAR_DIR": str(var_dir),
+            "BAOGONG_DEBUG": "0",
+            "BAOGONG_ALLOWED_HOSTS": "testserver",
+            "BAOGONG_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests" / "reliability")]),
+        }
+    )
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        parts = urlsplit(url)
+        name = (parts.path.lstrip("/") or "baogong") + "_cpu"
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    else:
+        env["BAOGONG_SQLITE_PATH"] = str(var_dir / "cpu.sqlite3")
+    return env
+
+
+def build_world(env: dict[str, str], lines: int) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "reliability" / "crash_world.py"), str(HOUSEHOLDS), str(lines)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(completed.stderr[-3000:])
+    return dict(json.loads(completed.stdout))
+
+
+def main() -> None:
+    options = parse_args()
+    # Orders needed: a warm-up block and the timed ones, one per (household, line).
+    lines = -(-(options.per_block * (options.blocks + 1)) // HOUSEHOLDS)
+    with tempfile.TemporaryDirectory(prefix="baogong-cpu-") as folder:
+        env = scratch_env(Path(folder))
+        world = build_world(env, lines)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.db import connection
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        attempts = iter([(s, line) for line in world["offer_line_ids"] for s in world["sessions"]])
+
+        def me(session: str, _line: int) -> None:
+            client.cookies["sessionid"] = session
+            answer = client.get("/api/me")
+            assert answer.status_code == 200, answer.content[:300]
+
+        def order(session: str, line: int) -> None:
+            client.cookies["sessionid"] = session
+            client.cookies["csrftoken"] = CSRF
+            answer = client.post(
+                "/api/orders",
+                data=json.dumps(
+                    {"delivery_date": world["delivery_date"], "lines": [{"offer_line_id": line, "quantity": 1}]}
+                ),
+                content_type="application/json",
+                headers={"X-CSRFToken": CSRF, "Idempotency-Key": str(uuid.uuid4()), "Referer": "http://testserver/"},
+            )
+            assert answer.status_code == 201, answer.content[:300]
+
+        print(
+            f"database: {connection.vendor}  households: {HOUSEHOLDS}  blocks: {options.blocks} x {options.per_block}"
+        )
+        before = reference_loop()
+        print(f"reference loop (as in plan_time.py) before: {before:.3f} s")
+        medians = {}
+        sessions = world["sessions"]
+        for label, request, source in (
+            ("GET /api/me", me, None),
+            ("POST /api/orders", order, attempts),
+        ):
+            figures = []
+            for block in range(options.blocks + 1):
+                cpu, wall = time.process_time(), time.perf_counter()
+                for n in range(options.per_block):
+                    request(*(next(source) if source is not None else (sessions[n % len(sessions)], 0)))
+                if block > 0:  # the first block warms caches and prepared statements up
+                    per = 1000 / options.per_block
+                    figures.append(((time.process_time() - cpu) * per, (time.perf_counter() - wall) * per))
+            medians[label] = statistics.median(c for c, _ in figures)
+            print(
+                f"{label}: CPU ms per request {' '.join(f'{c:.3f}' for c, _ in figures)}"
+                f"  (median {medians[label]:.3f}); wall ms {' '.join(f'{w:.3f}' for _, w in figures)}"
+            )
+        after = reference_loop()
+        print(f"reference loop (as in plan_time.py) after: {after:.3f} s")
+        # The baseline of this run: the same fixed loop, so figures from machines of different speed compare.
+        loop_ms = (before + after) / 2 * 1000
+        for label, median in medians.items():
+            print(f"{label}: median CPU per request / reference loop: {median / loop_ms:.5f}")
+
+
+if __name__ == "__main__":
+    main()
