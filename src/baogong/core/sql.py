@@ -208,15 +208,18 @@ def literal(value: Any, transformer: abc.Transformer) -> bytes:
     return transformer.as_literal(value)
 
 
-# One per psycopg connection: a transformer keeps the dumper it found for each type, and a new one
-# for every statement list looked each up again through the adapters map.
-_TRANSFORMERS: weakref.WeakKeyDictionary[Any, abc.Transformer] = weakref.WeakKeyDictionary()
-
-
 def _transformer(raw_connection: Any) -> abc.Transformer:
-    transformer = _TRANSFORMERS.get(raw_connection)
+    """The connection's own transformer, made once: it keeps the dumper it found for each type.
+
+    A new one for every statement list looked each type up again through the adapters map. It is
+    kept on the connection itself, not in a table keyed by it: the transformer refers back to its
+    connection, so a table entry would keep every closed connection alive, while an attribute
+    makes a cycle the garbage collector frees with the connection.
+    """
+    transformer: abc.Transformer | None = getattr(raw_connection, "_baogong_transformer", None)
     if transformer is None:
-        transformer = _TRANSFORMERS[raw_connection] = Transformer.from_context(raw_connection)
+        transformer = Transformer.from_context(raw_connection)
+        raw_connection._baogong_transformer = transformer
     return transformer
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -163,6 +165,24 @@ def test_values_are_written_in_as_psycopgs_own_client_side_binding_writes_them()
     written = sql.literal_sql(raw, [(template, AWKWARD_VALUES)])
 
     assert written.decode() == psycopg.ClientCursor(raw.connection).mogrify(template, AWKWARD_VALUES)
+
+
+@pytest.mark.postgres
+def test_a_connection_keeps_one_transformer_and_does_not_outlive_its_closing():
+    url = "postgresql://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
+    raw = psycopg.connect(url)
+    first = sql.literal_sql(raw.cursor(), [("SELECT %s, %s", ["a", Decimal("1.50")])])
+    transformer = sql._transformer(raw)
+    second = sql.literal_sql(raw.cursor(), [("SELECT %s, %s", ["a", Decimal("1.50")])])
+    assert (first, second) == (b"SELECT 'a', 1.50", b"SELECT 'a', 1.50")
+    assert sql._transformer(raw) is transformer
+    gone = weakref.ref(raw)
+
+    raw.close()
+    del raw, transformer
+    gc.collect()
+
+    assert gone() is None
 
 
 TEXTS = ["", "it's", "back\\slash", "'); DROP TABLE awkward; --", "%s %% %(x)s", "保供 蔬菜包", "-1"]
