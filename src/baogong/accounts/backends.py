@@ -1,4 +1,4 @@
-"""Django's ModelBackend, with the account read that every signed-in request makes written out.
+"""Django's ModelBackend, with the read of the signed-in account written out.
 
 Django loads the signed-in account on every request through the ORM, whose
 query building cost the 06:00 rush more CPU than any other single step of the

@@ -74,11 +74,23 @@ class Session(AbstractBaseSession):
     signed-in request read the session and then, in a second query, the
     account. With the id in a column both come in one query
     (`accounts/sessions.py`), a round trip less on every request of the 06:00
-    rush. Deleting an account deletes its sessions.
+    rush. Deleting an account through the application deletes its sessions.
+
+    The column copies what the session data says and has no foreign-key
+    constraint in the database: a session saved for an account deleted a
+    moment before must still save (and then signs nobody in) rather than
+    fail its request at commit. The account is found by a LEFT JOIN, which
+    finds nothing for such an id.
     """
 
     account = models.ForeignKey(
-        User, verbose_name=_("account"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        User,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
 
     @classmethod

@@ -8,7 +8,8 @@ reads the session data and the account's row together. The account row waits
 in this thread's context until the authentication backend asks for that
 account (`accounts/backends.py`), which then needs no query of its own. The
 row is the session's own: it is taken once, only for the account id the
-session names, and replaced by the next session read in the thread.
+session names, replaced by the next session read in the thread, and dropped
+when the request ends.
 
 Expiry, saving, cycling keys and everything else stay Django's; only this read
 and the account id column are added.
@@ -28,8 +29,8 @@ from django.utils import timezone
 
 from baogong.core import sql
 
-# (account id, its row in the column order of `backends.account_columns`) from this thread's last
-# session read, until the authentication backend takes it.
+# (account id, its row in the column order of `backends.account_columns_sql`) from this thread's
+# session read, until the authentication backend takes it or the request ends.
 _account_row: contextvars.ContextVar[tuple[int, tuple[Any, ...]] | None] = contextvars.ContextVar(
     "baogong_session_account_row", default=None
 )
@@ -61,6 +62,11 @@ def take_account_row(account_id: int) -> tuple[Any, ...] | None:
     return found[1]
 
 
+def forget_account_row(**_kwargs: Any) -> None:
+    """Drop a row nobody took (connected to `request_finished`): it must not outlive its request."""
+    _account_row.set(None)
+
+
 def _account_id(data: dict[str, Any]) -> int | None:
     try:
         return int(data[SESSION_KEY])
@@ -78,6 +84,11 @@ class SessionStore(db.SessionStore):
     def create_model_instance(self, data: dict[str, Any]) -> AbstractBaseSession:
         """The row to save, with the signed-in account's id (None when nobody is signed in) in its column."""
         row = super().create_model_instance(data)
+        row.account_id = _account_id(data)  # type: ignore[attr-defined]  # the model is accounts.Session
+        return row
+
+    async def acreate_model_instance(self, data: dict[str, Any]) -> AbstractBaseSession:
+        row = await super().acreate_model_instance(data)
         row.account_id = _account_id(data)  # type: ignore[attr-defined]  # the model is accounts.Session
         return row
 

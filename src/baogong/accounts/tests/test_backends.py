@@ -1,4 +1,4 @@
-"""The authentication backend: Django's ModelBackend with the per-request account read written out."""
+"""The authentication backend: Django's ModelBackend with the account read written out."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -103,8 +104,11 @@ def test_signing_in_and_out_keeps_the_account_column(client, users):
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert list(Session.objects.values_list("session_key", "account_id")) == [(key, account.pk)]
 
-    client.post("/logout/")
-    assert Session.objects.filter(account=account).count() == 0
+    # A new key for the same sign-in (as after a password change) keeps the column.
+    store = SessionStore(key)
+    store.cycle_key()
+    assert list(Session.objects.values_list("session_key", "account_id")) == [(store.session_key, account.pk)]
+    assert store.session_key != key
 
 
 def test_a_session_of_nobody_has_no_account(users):
@@ -163,6 +167,32 @@ def test_an_inactive_account_read_with_its_session_is_nobody(client, users):
     assert client.get("/api/me").status_code == 401
 
 
+def test_a_row_nobody_took_is_dropped_when_the_request_ends(users):
+    account = users[Role.RESIDENT]
+    SessionStore(_stored(account, expires_in=timedelta(hours=1)).session_key).load()
+
+    request_finished.send(sender=None)
+
+    assert take_account_row(account.pk) is None
+
+
+def test_a_session_naming_an_account_that_is_gone_saves_and_signs_nobody_in(client, users):
+    account = users[Role.RESIDENT]
+    session = signed_in_session(account, expires_at=timezone.now() + timedelta(hours=1))
+    store = SessionStore()
+    data = store.decode(session.session_data)
+    # The account is deleted while a request of its session is still on its way.
+    User.objects.filter(pk=account.pk).delete()
+    store.update(data)
+    store.save()
+    # What a commit would check: no foreign key refuses the row (the test's transaction never commits).
+    connection.check_constraints(table_names=[Session._meta.db_table])
+
+    assert Session.objects.get(session_key=store.session_key).account_id == account.pk
+    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    assert client.get("/api/me").status_code == 401
+
+
 def test_deleting_an_account_deletes_its_sessions(users):
     account = users[Role.RESIDENT]
     _stored(account, expires_in=timedelta(hours=1))
@@ -173,7 +203,7 @@ def test_deleting_an_account_deletes_its_sessions(users):
     assert list(Session.objects.values_list("session_key", flat=True)) == [kept.session_key]
 
 
-def test_the_upgrade_carries_live_sessions_over_with_their_accounts(users):
+def test_the_upgrade_carries_live_sessions_over_with_their_accounts(users, monkeypatch):
     from django.apps import apps
     from django.contrib.sessions.backends.db import SessionStore as DjangoStore
     from django.contrib.sessions.models import Session as DjangoSession
@@ -183,16 +213,29 @@ def test_the_upgrade_carries_live_sessions_over_with_their_accounts(users):
     later, earlier = timezone.now() + timedelta(hours=1), timezone.now() - timedelta(hours=1)
     signed_in = signed_in_session(account, expires_at=later).session_data
     nobody = DjangoStore().encode({"django_language": "en"})
+    monkeypatch.setattr(moving, "BATCH", 2)  # more sessions than one batch
     DjangoSession.objects.bulk_create(
         [
             DjangoSession(session_key="a" * 32, session_data=signed_in, expire_date=later),
             DjangoSession(session_key="b" * 32, session_data=nobody, expire_date=later),
             DjangoSession(session_key="c" * 32, session_data=signed_in, expire_date=earlier),
+            # Signed with another secret: the data does not decode, so it names nobody.
+            DjangoSession(session_key="d" * 32, session_data="forged:data", expire_date=later),
+            DjangoSession(session_key="e" * 32, session_data=signed_in, expire_date=later),
         ]
     )
 
     moving.move_live_sessions(apps, None)
 
     moved = sorted(Session.objects.values_list("session_key", "account_id"))
-    assert moved == [("a" * 32, account.pk), ("b" * 32, None)]
+    assert moved == [("a" * 32, account.pk), ("b" * 32, None), ("d" * 32, None), ("e" * 32, account.pk)]
     assert DjangoSession.objects.count() == 0
+
+    # And back, for a rollback: the live sessions return to Django's table.
+    moving.move_sessions_back(apps, None)
+    assert sorted(DjangoSession.objects.values_list("session_key", flat=True)) == [
+        "a" * 32,
+        "b" * 32,
+        "d" * 32,
+        "e" * 32,
+    ]

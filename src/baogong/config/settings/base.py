@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    # Its session table is no longer used (accounts.Session replaces it), but the migration that
+    # moved its sessions over depends on it.
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -83,7 +85,7 @@ AUTH_USER_MODEL = "accounts.User"
 # password is even checked, so the right password does not get through either.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend with the per-request account read written out (accounts/backends.py).
+    # Django's ModelBackend taking the account read with the session (accounts/backends.py).
     "baogong.accounts.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
