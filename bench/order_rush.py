@@ -447,10 +447,10 @@ def raw_ceiling(database_url: str, fixtures: Fixtures, threads: int) -> tuple[in
     """One order request's statements straight through psycopg: what the database alone can do.
 
     The order statements are the application's own (`baogong.orders.statements`), sent in the same
-    round trips: the authentication reads (the connection check takes none), one batch of reads
-    (with the window and zone rules and the new order's id), then one batch of every write, which
-    the server runs as a transaction of its own. Values are written into the text as `run` writes them, two
-    lines per order like the rush.
+    round trips: the session read with its account (the connection check takes none), one batch of
+    reads (with the window and zone rules and the new order's id), then one batch of every write,
+    which the server runs as a transaction of its own. Values are written into the text as `run`
+    writes them, two lines per order like the rush.
     """
     from decimal import Decimal
 

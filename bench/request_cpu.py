@@ -12,7 +12,8 @@ the CPU time this process spends per request, through Django's test client
 gunicorn and no HTTP parsing), against the database of DATABASE_URL.
 
 It builds the crash test's world (`tests/reliability/crash_world.py`) in a
-scratch database `<name>_cpu` (recreated; never the database itself), then
+scratch database `<name>_cpu` (recreated, and dropped at the end; never the
+database itself), then
 times blocks of signed-in `GET /api/me` and of `POST /api/orders` (one new
 order per request, each with its own Idempotency-Key) and prints the CPU and
 wall time per request of each block. Run it on two commits one after the
@@ -162,6 +163,18 @@ def main() -> None:
         loop_ms = (before + after) / 2 * 1000
         for label, median in medians.items():
             print(f"{label}: median CPU per request / reference loop: {median / loop_ms:.5f}")
+        if connection.vendor == "postgresql":
+            scratch = connection.settings_dict["NAME"]
+            connection.close()
+            drop_database(os.environ["DATABASE_URL"], scratch)
+
+
+def drop_database(url: str, name: str) -> None:
+    import psycopg
+
+    maintenance = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

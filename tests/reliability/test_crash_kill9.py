@@ -111,9 +111,10 @@ class Database:
         deadline = time.monotonic() + SETTLE_LIMIT
         with psycopg.connect(str(self.url), autocommit=True) as conn:
             while True:
+                # Client sessions only: autovacuum may be working on the same database meanwhile.
                 [(others,)] = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
                 ).fetchall()
                 if others == 0:
                     return
@@ -321,7 +322,8 @@ def rush(server: Server, world: World, ledger: Ledger, attempts: Iterator[tuple[
         thread.start()
     start.wait()
     # A server that stops answering is still killed; the count of acknowledged orders then shows it.
-    enough.wait(timeout=60)
+    # (Not a speed limit: a slow machine running both databases' legs acknowledges 300 in well under it.)
+    enough.wait(timeout=180)
     time.sleep(kill.delay)
     server.kill()
     stop.set()
@@ -513,6 +515,8 @@ def label(world: World) -> str:
 def test_no_acknowledged_order_is_lost_over_twenty_kill9_cycles(
     world: World, tmp_path: Path, record_property: Any
 ) -> None:
+    # The draws alone reach the plan's floor, and the cycles must acknowledge at least what was drawn.
+    assert CYCLES * KILL_AFTER_ACKS[0] >= PLAN_ACKED_FLOOR
     started = time.monotonic()
     result = run_cycles(world, tmp_path, app=APP, cycles=CYCLES, seed=20260808, resend_unanswered=True)
     integrity = f"integrity_check ok {result.integrity_ok}/{CYCLES}" if world.database.sqlite_path else "no PRAGMA"
@@ -534,7 +538,6 @@ def test_no_acknowledged_order_is_lost_over_twenty_kill9_cycles(
     # In all, the cycles got as far into the rush as drawn, however slow the machine (a cycle may overshoot
     # its draw by the requests in flight, so this is the total's floor, not each cycle's).
     assert result.acked >= result.planned_acks
-    assert result.acked >= PLAN_ACKED_FLOOR
     assert result.resent > 0
 
 
