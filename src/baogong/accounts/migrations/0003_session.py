@@ -10,22 +10,26 @@ from django.utils import timezone
 BATCH = 2000
 
 
+def live_batches(model):
+    """The live sessions of `model`, BATCH at a time in key order, so a city's never sit in memory at once."""
+    live = model.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
+    last = ""
+    while batch := list(live.filter(session_key__gt=last)[:BATCH]):
+        yield batch
+        last = batch[-1].session_key
+
+
 def move_live_sessions(apps, schema_editor):
     """Carry every live session over, with its account id, so nobody is signed out by the upgrade.
 
-    A batch at a time, so a city's sessions never sit in memory at once. Sessions that servers of
-    the previous version write while this runs stay in the old table and are not read again: those
-    residents sign in once more. Upgrade with the old servers stopped to avoid that.
+    Sessions that servers of the previous version write while this runs stay in the old table and
+    are not read again: those residents sign in once more. Upgrade with the old servers stopped to
+    avoid that.
     """
     old, new = apps.get_model("sessions", "Session"), apps.get_model("accounts", "Session")
     # Django's store: its class name is the signing salt, the same as the new store's.
     decoder = SessionStore()
-    live = old.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
-    last = ""
-    while True:
-        batch = list(live.filter(session_key__gt=last)[:BATCH])
-        if not batch:
-            break
+    for batch in live_batches(old):
         new.objects.bulk_create(
             new(
                 session_key=row.session_key,
@@ -35,24 +39,17 @@ def move_live_sessions(apps, schema_editor):
             )
             for row in batch
         )
-        last = batch[-1].session_key
     old.objects.all().delete()
 
 
 def move_sessions_back(apps, schema_editor):
     """Undo: the sessions go back to Django's table, so a rollback signs nobody out either."""
     old, new = apps.get_model("sessions", "Session"), apps.get_model("accounts", "Session")
-    rows = new.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
-    last = ""
-    while True:
-        batch = list(rows.filter(session_key__gt=last)[:BATCH])
-        if not batch:
-            break
+    for batch in live_batches(new):
         old.objects.bulk_create(
             old(session_key=row.session_key, session_data=row.session_data, expire_date=row.expire_date)
             for row in batch
         )
-        last = batch[-1].session_key
 
 
 def account_id(data):
