@@ -106,9 +106,10 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             return None
         session_data, *account = data[0]
-        # A session of nobody, or of an account deleted since, joins no row: its primary key is NULL.
         from .backends import account_pk_index
 
-        if account[account_pk_index()] is not None:
-            _account_row.set((account[account_pk_index()], tuple(account)))
+        # A session of nobody, or of an account deleted since, joins no row: its primary key is NULL.
+        account_id = account[account_pk_index()]
+        if account_id is not None:
+            _account_row.set((account_id, tuple(account)))
         return self.model(session_key=key, session_data=session_data)
