@@ -20,6 +20,17 @@ DEFAULT_OPENS_AT = time(6, 0)
 DEFAULT_CLOSES_AT = time(16, 0)
 
 
+# The fields' defaults are given as functions: Django's system check takes a fixed time within ten
+# seconds of the current UTC time for a mistaken "now" and warns (fields.W161), which failed
+# `check --deploy --fail-level WARNING` every day from 15:59:50 to 16:00:10 UTC.
+def default_opens_at() -> time:
+    return DEFAULT_OPENS_AT
+
+
+def default_closes_at() -> time:
+    return DEFAULT_CLOSES_AT
+
+
 class OrderWindow(models.Model):
     """When households of an area may order for a delivery day.
 
@@ -34,9 +45,9 @@ class OrderWindow(models.Model):
         "regions.Region", on_delete=models.PROTECT, related_name="order_window", verbose_name=_("area")
     )
     opens_days_before = models.PositiveSmallIntegerField(_("opens (days before delivery)"), default=1)
-    opens_at = models.TimeField(_("opens at"), default=DEFAULT_OPENS_AT)
+    opens_at = models.TimeField(_("opens at"), default=default_opens_at)
     closes_days_before = models.PositiveSmallIntegerField(_("closes (days before delivery)"), default=1)
-    closes_at = models.TimeField(_("closes at"), default=DEFAULT_CLOSES_AT)
+    closes_at = models.TimeField(_("closes at"), default=default_closes_at)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
 
