@@ -15,7 +15,8 @@ import functools
 from typing import Any
 
 from django.contrib.auth import backends
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from baogong.core import sql
 
@@ -55,15 +56,35 @@ def user_read_sql() -> str:
     return f"SELECT {account_columns_sql()} FROM {table} WHERE {ops.quote_name(User._meta.pk.column)} = %s"  # noqa: S608 - names are ours
 
 
+def _converters(wrapper: BaseDatabaseWrapper) -> list[tuple[int, Any, list[Any]]]:
+    """Per column that has any, the database converters the ORM would apply, for this connection.
+
+    They belong to the connection (one per thread), so they are looked up once per connection and
+    kept on it; on PostgreSQL almost no column has one, and the account read skips the rest.
+    """
+    found: list[tuple[int, Any, list[Any]]] | None = getattr(wrapper, "_baogong_account_converters", None)
+    if found is None:
+        found = []
+        for index, column in enumerate(_columns()):
+            converters = wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
+            if converters:
+                found.append((index, column, converters))
+        wrapper._baogong_account_converters = found  # type: ignore[attr-defined]
+    return found
+
+
 def user_from_row(row: tuple[Any, ...]) -> User:
     """A `User` as the ORM would build it from `row` (SQLite hands back text and integers for dates and flags)."""
-    values = []
-    for column, value in zip(_columns(), row, strict=True):
-        # The converters are the connection's (one per thread), so they are looked up here.
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-            value = converter(value, column, connection)
-        values.append(value)
-    return User.from_db(connection.alias, _attnames(), values)
+    if len(row) != len(_attnames()):
+        raise ValueError(f"an account row has {len(_attnames())} columns, not {len(row)}")
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    values = list(row)
+    for index, column, converters in _converters(wrapper):
+        value = values[index]
+        for converter in converters:
+            value = converter(value, column, wrapper)
+        values[index] = value
+    return User.from_db(wrapper.alias, _attnames(), values)
 
 
 class ModelBackend(backends.ModelBackend):
