@@ -7,7 +7,7 @@ response, the same key with a different body 422. Keys are kept per account.
 
 from typing import TYPE_CHECKING, Any, cast
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Path, Query, Router
 from ninja.responses import Status
@@ -108,7 +108,7 @@ def orders_place(
     request: HttpRequest,
     payload: OrderIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[dict[str, Any]]:
+) -> Status[dict[str, Any]] | HttpResponse:
     account = _account(request)
     scope = scope_of(account)
     placed = order_place(
@@ -122,6 +122,11 @@ def orders_place(
         read_back_confirmed=payload.read_back_confirmed,
         read_back_note=payload.read_back_note,
     )
+    if placed.body_json is not None:
+        # The JSON text just stored with the key, byte for byte what `OrderOut` would render (the
+        # tests compare both, and a replay's answer): validating and encoding the same body again
+        # cost the 06:00 rush a twentieth of each order's CPU.
+        return HttpResponse(placed.body_json, status=placed.status_code, content_type="application/json; charset=utf-8")
     return Status(placed.status_code, placed.body)
 
 

@@ -9,10 +9,11 @@ NotFound, exactly like something that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import EmptyResultSet
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -352,7 +353,9 @@ def order_present(*, order: Order, lines: list[OrderLine], supermarket_name: str
         "amount_due": _money(order.amount_due),
         "is_partial": order.is_partial,
         "reason": order.reason,
-        "created_at": order.created_at.isoformat(),
+        # In UTC and as the API's JSON encoder writes a time (milliseconds, "Z"): the first answer,
+        # the stored one a retry replays and a later read are then the same bytes.
+        "created_at": DjangoJSONEncoder().default(order.created_at.astimezone(UTC)),
         "lines": [
             {
                 "offer_line_id": line.offer_line_id,

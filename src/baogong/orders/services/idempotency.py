@@ -20,6 +20,9 @@ class PlacedOrder:
     status_code: int
     body: dict[str, Any]
     replayed: bool
+    # The body's JSON text as this request stored it with its key, when this request wrote the
+    # order: the API answers with these very bytes instead of validating and encoding `body` again.
+    body_json: str | None = None
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:

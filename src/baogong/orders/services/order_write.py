@@ -56,7 +56,7 @@ def _order_write(
     fingerprint: str,
     key_at: datetime,
     order_id: int | None,
-) -> tuple[Order, dict[str, Any]]:
+) -> tuple[Order, dict[str, Any], str]:
     """Write the order, its key with the answer, its caps and its reservations as one transaction.
 
     `order_id` is the id taken for it with the reads on PostgreSQL, where everything then goes to
@@ -142,19 +142,21 @@ def _order_write(
         at,
     ]
 
-    def key_and_rows(order_id: int) -> tuple[dict[str, Any], statements.Statement, list[statements.Statement]]:
-        """The answer, the key's row holding it, and every other row of the order but the order itself."""
+    def key_and_rows(order_id: int) -> tuple[dict[str, Any], str, statements.Statement, list[statements.Statement]]:
+        """The answer and its JSON text, the key's row holding it, and every other row of the order but the order."""
         order.pk = order_id
         for order_line in order_lines:
             order_line.order = order
         supermarket_name: str = offers[lines[0].offer_line_id].supermarket_name  # type: ignore[attr-defined]
         body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
+        body_json = json.dumps(body)
         key_row = (
             statements.KEY_STORE,
-            [actor.pk, idempotency_key, fingerprint, 201, json.dumps(body), order_id, statements.db_datetime(key_at)],
+            [actor.pk, idempotency_key, fingerprint, 201, body_json, order_id, statements.db_datetime(key_at)],
         )
         return (
             body,
+            body_json,
             key_row,
             _order_rows(
                 order=order,
@@ -173,10 +175,10 @@ def _order_write(
             # from the start of the (IMMEDIATE) transaction, so several statements cost no more.
             with transaction.atomic():
                 [(new_id,)] = statements.rows(statements.run([(statements.ORDER_INSERT, order_values)])[0])
-                body, key_row, rows = key_and_rows(new_id)
+                body, body_json, key_row, rows = key_and_rows(new_id)
                 statements.run([key_row, *rows])
         else:
-            body, key_row, rows = key_and_rows(order_id)
+            body, body_json, key_row, rows = key_and_rows(order_id)
             statements.run_atomically([(statements.ORDER_INSERT_WITH_ID, [order_id, *order_values]), key_row, *rows])
     except IntegrityError as error:
         refusal = _refusal(
@@ -185,7 +187,7 @@ def _order_write(
         if refusal is error:
             raise
         raise refusal from error
-    return order, body
+    return order, body, body_json
 
 
 class KeyAlreadyStored(Exception):

@@ -241,7 +241,7 @@ def order_place(
             )
     mode = DeliveryMode.PICKUP if zone_status == ZoneStatusKind.CONTROLLED else DeliveryMode.DOOR
     try:
-        order, body = _order_write(
+        order, body, body_json = _order_write(
             actor=actor,
             household=household,
             delivery_date=delivery_date,
@@ -265,7 +265,7 @@ def order_place(
             # Stored and then removed (a purge) in between: nothing to replay, and retrying is safe.
             raise RequestInProgress(field="Idempotency-Key") from None
         return _replay(existing, fingerprint)
-    return PlacedOrder(order_id=order.pk, status_code=201, body=body, replayed=False)
+    return PlacedOrder(order_id=order.pk, status_code=201, body=body, replayed=False, body_json=body_json)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC
 
 import pytest
 
@@ -82,6 +83,24 @@ def test_place_then_retry_returns_the_same_response(client, ow):
     assert (detail.status_code, detail.json()["status"]) == (200, "placed")
     listed = client.get("/api/orders")
     assert [item["id"] for item in listed.json()["items"]] == [first.json()["id"]]
+
+
+def test_first_answer_is_byte_for_byte_what_the_schema_renders(client, ow, monkeypatch):
+    # The first answer is the JSON text stored with the key, not rendered through OrderOut; a
+    # retry and a later read are rendered. A time with microseconds is where they would part.
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW.replace(microsecond=123456))
+    signed_in(client, ow.resident)
+    key = str(uuid.uuid4())
+
+    first = post_order(client, body_for(ow, ("veg", 1), ("rice", 1)), key=key)
+    retry = post_order(client, body_for(ow, ("veg", 1), ("rice", 1)), key=key)
+    detail = client.get(f"/api/orders/{first.json()['id']}")
+
+    assert (first.status_code, retry.status_code, detail.status_code) == (201, 201, 200)
+    assert first.content == retry.content == detail.content
+    assert first["Content-Type"] == retry["Content-Type"] == detail["Content-Type"] == "application/json; charset=utf-8"
+    assert first.json()["created_at"] == f"{NOW.astimezone(UTC):%Y-%m-%dT%H:%M:%S}.123Z"
+    assert [line["amount"] for line in first.json()["lines"]] == ["38.00", "55.50"]
 
 
 def test_same_key_different_body_is_422_and_changes_nothing(client, ow):
