@@ -19,6 +19,16 @@ order per request, each with its own Idempotency-Key) and prints the CPU and
 wall time per request of each block. Run it on two commits one after the
 other and compare: the fixed reference loop of `plan_time.py`, timed before
 and after, says whether the machine's speed changed in between.
+
+On a shared machine even this moves by a fifth from block to block. With
+`--instructions` it counts instead: each kind of request runs in a child
+process under valgrind's cachegrind (Debian package `valgrind`), once with
+`--small` and once with `--large` requests after the same warm-up, and the
+difference in instructions executed, divided by the difference in requests,
+is the instructions per request. It does not depend on the machine's speed or
+load (two runs of the same code agreed within 2 %), so it shows changes of a
+few percent. The database's own work, in its own processes, is not counted.
+About two minutes per kind of request.
 """
 
 from __future__ import annotations
@@ -26,12 +36,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,6 +65,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--blocks", type=int, default=5, help="timed blocks of each kind of request")
     parser.add_argument("--per-block", type=int, default=800, help="requests per block")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under cachegrind instead")
+    parser.add_argument("--small", type=int, default=100, help="with --instructions: requests of the smaller run")
+    parser.add_argument("--large", type=int, default=1100, help="with --instructions: requests of the larger run")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "COUNT"), help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -98,10 +115,48 @@ def build_world(env: dict[str, str], lines: int) -> dict[str, Any]:
     return dict(json.loads(completed.stdout))
 
 
-def main() -> None:
-    options = parse_args()
-    # Orders needed: a warm-up block and the timed ones, one per (household, line).
-    lines = -(-(options.per_block * (options.blocks + 1)) // HOUSEHOLDS)
+class Requests:
+    """Signed-in requests through Django's test client against a built world, each order on a fresh line."""
+
+    def __init__(self, world: dict[str, Any]) -> None:
+        from django.test import Client
+
+        self.world = world
+        self.client = Client(enforce_csrf_checks=True)
+        self.attempts = iter([(s, line) for line in world["offer_line_ids"] for s in world["sessions"]])
+        self.sessions = world["sessions"]
+        self.count = 0
+
+    def me(self) -> None:
+        self.client.cookies["sessionid"] = self.sessions[self.count % len(self.sessions)]
+        self.count += 1
+        answer = self.client.get("/api/me")
+        assert answer.status_code == 200, answer.content[:300]
+
+    def order(self) -> None:
+        session, line = next(self.attempts)
+        self.client.cookies["sessionid"] = session
+        self.client.cookies["csrftoken"] = CSRF
+        answer = self.client.post(
+            "/api/orders",
+            data=json.dumps(
+                {"delivery_date": self.world["delivery_date"], "lines": [{"offer_line_id": line, "quantity": 1}]}
+            ),
+            content_type="application/json",
+            headers={"X-CSRFToken": CSRF, "Idempotency-Key": str(uuid.uuid4()), "Referer": "http://testserver/"},
+        )
+        assert answer.status_code == 201, answer.content[:300]
+
+
+KINDS = {"me": ("GET /api/me", Requests.me), "order": ("POST /api/orders", Requests.order)}
+WARM_UP = 50
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def in_scratch_world(orders: int, work: Callable[[Requests], None]) -> None:
+    """Build the world for `orders` orders in a scratch database, set Django up on it, run `work`, drop it."""
+    # Orders needed, one per (household, line).
+    lines = -(-orders // HOUSEHOLDS)
     with tempfile.TemporaryDirectory(prefix="baogong-cpu-") as folder:
         env = scratch_env(Path(folder))
         world = build_world(env, lines)
@@ -110,63 +165,100 @@ def main() -> None:
 
         django.setup()
         from django.db import connection
-        from django.test import Client
 
-        client = Client(enforce_csrf_checks=True)
-        attempts = iter([(s, line) for line in world["offer_line_ids"] for s in world["sessions"]])
+        try:
+            work(Requests(world))
+        finally:
+            if connection.vendor == "postgresql":
+                scratch = connection.settings_dict["NAME"]
+                connection.close()
+                drop_database(os.environ["DATABASE_URL"], scratch)
 
-        def me(session: str, _line: int) -> None:
-            client.cookies["sessionid"] = session
-            answer = client.get("/api/me")
-            assert answer.status_code == 200, answer.content[:300]
 
-        def order(session: str, line: int) -> None:
-            client.cookies["sessionid"] = session
-            client.cookies["csrftoken"] = CSRF
-            answer = client.post(
-                "/api/orders",
-                data=json.dumps(
-                    {"delivery_date": world["delivery_date"], "lines": [{"offer_line_id": line, "quantity": 1}]}
-                ),
-                content_type="application/json",
-                headers={"X-CSRFToken": CSRF, "Idempotency-Key": str(uuid.uuid4()), "Referer": "http://testserver/"},
+def child(kind: str, count: int) -> None:
+    """Under cachegrind: the same warm-up, then `count` requests of `kind`."""
+    request = KINDS[kind][1]
+
+    def work(requests: Requests) -> None:
+        for _ in range(WARM_UP + count):
+            request(requests)
+
+    in_scratch_world(WARM_UP + count, work)
+
+
+def instructions(options: argparse.Namespace) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    if not 0 < options.small < options.large:
+        raise SystemExit("--small must be above 0 and below --large")
+    print(f"instructions per request (cachegrind; {options.small} and {options.large} requests after {WARM_UP})")
+    for kind, (label, _request) in KINDS.items():
+        counts = []
+        for count in (options.small, options.large):
+            completed = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    "--cachegrind-out-file=/dev/null",
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--child",
+                    kind,
+                    str(count),
+                ],
+                # A fixed hash seed and the system allocator: the same code then runs the same instructions.
+                env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"},
+                capture_output=True,
+                text=True,
+                check=False,
             )
-            assert answer.status_code == 201, answer.content[:300]
+            found = _REFS.findall(completed.stderr)
+            if completed.returncode != 0 or not found:
+                raise SystemExit(completed.stderr[-3000:])
+            counts.append(int(found[-1].replace(",", "")))
+        per_request = (counts[1] - counts[0]) / (options.large - options.small)
+        print(f"{label}: {per_request / 1e6:.3f} million instructions per request (runs: {counts[0]:,} {counts[1]:,})")
 
+
+def main() -> None:
+    options = parse_args()
+    if options.child:
+        child(options.child[0], int(options.child[1]))
+        return
+    if options.instructions:
+        instructions(options)
+        return
+    in_scratch_world(options.per_block * (options.blocks + 1), lambda requests: timed(options, requests))
+
+
+def timed(options: argparse.Namespace, requests: Requests) -> None:
+    from django.db import connection
+
+    print(f"database: {connection.vendor}  households: {HOUSEHOLDS}  blocks: {options.blocks} x {options.per_block}")
+    before = reference_loop()
+    print(f"reference loop (as in plan_time.py) before: {before:.3f} s")
+    medians = {}
+    for label, request in KINDS.values():
+        figures = []
+        for block in range(options.blocks + 1):
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(options.per_block):
+                request(requests)
+            if block > 0:  # the first block warms caches and prepared statements up
+                per = 1000 / options.per_block
+                figures.append(((time.process_time() - cpu) * per, (time.perf_counter() - wall) * per))
+        medians[label] = statistics.median(c for c, _ in figures)
         print(
-            f"database: {connection.vendor}  households: {HOUSEHOLDS}  blocks: {options.blocks} x {options.per_block}"
+            f"{label}: CPU ms per request {' '.join(f'{c:.3f}' for c, _ in figures)}"
+            f"  (median {medians[label]:.3f}); wall ms {' '.join(f'{w:.3f}' for _, w in figures)}"
         )
-        before = reference_loop()
-        print(f"reference loop (as in plan_time.py) before: {before:.3f} s")
-        medians = {}
-        sessions = world["sessions"]
-        for label, request, source in (
-            ("GET /api/me", me, None),
-            ("POST /api/orders", order, attempts),
-        ):
-            figures = []
-            for block in range(options.blocks + 1):
-                cpu, wall = time.process_time(), time.perf_counter()
-                for n in range(options.per_block):
-                    request(*(next(source) if source is not None else (sessions[n % len(sessions)], 0)))
-                if block > 0:  # the first block warms caches and prepared statements up
-                    per = 1000 / options.per_block
-                    figures.append(((time.process_time() - cpu) * per, (time.perf_counter() - wall) * per))
-            medians[label] = statistics.median(c for c, _ in figures)
-            print(
-                f"{label}: CPU ms per request {' '.join(f'{c:.3f}' for c, _ in figures)}"
-                f"  (median {medians[label]:.3f}); wall ms {' '.join(f'{w:.3f}' for _, w in figures)}"
-            )
-        after = reference_loop()
-        print(f"reference loop (as in plan_time.py) after: {after:.3f} s")
-        # The baseline of this run: the same fixed loop, so figures from machines of different speed compare.
-        loop_ms = (before + after) / 2 * 1000
-        for label, median in medians.items():
-            print(f"{label}: median CPU per request / reference loop: {median / loop_ms:.5f}")
-        if connection.vendor == "postgresql":
-            scratch = connection.settings_dict["NAME"]
-            connection.close()
-            drop_database(os.environ["DATABASE_URL"], scratch)
+    after = reference_loop()
+    print(f"reference loop (as in plan_time.py) after: {after:.3f} s")
+    # The baseline of this run: the same fixed loop, so figures from machines of different speed compare.
+    loop_ms = (before + after) / 2 * 1000
+    for label, median in medians.items():
+        print(f"{label}: median CPU per request / reference loop: {median / loop_ms:.5f}")
 
 
 def drop_database(url: str, name: str) -> None:
