@@ -100,7 +100,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         for header, policy, exempt, prefixes in _settings_policies():
             if (
                 header not in response
-                and not getattr(response, exempt, False)
+                and getattr(response, exempt, False) is False
                 and not request.path_info.startswith(prefixes)
             ):
                 response[header] = policy
