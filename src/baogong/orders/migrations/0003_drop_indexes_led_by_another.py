@@ -3,7 +3,10 @@
 Each was one more index to write with every order in the 06:00 rush, and the
 index that leads with the same column serves every lookup it served. Only
 the indexes go: the foreign keys stay, so this rewrites no table on SQLite
-and re-checks no constraint on PostgreSQL, as altering the fields would.
+and re-checks no constraint on PostgreSQL, as altering the fields would. On
+PostgreSQL each is dropped CONCURRENTLY, outside a transaction, so orders
+keep being written while it runs. A rollback creates them again under the
+names Django gave them.
 """
 
 import django.db.models.deletion
@@ -34,24 +37,31 @@ def single_column_indexes(connection, model, column):
 
 def drop_indexes(apps, schema_editor):
     quote = schema_editor.quote_name
+    concurrently = schema_editor.connection.vendor == "postgresql"
     for model_name, field_name in FIELDS:
         model = apps.get_model("orders", model_name)
         for name in single_column_indexes(schema_editor.connection, model, model._meta.get_field(field_name).column):
-            schema_editor.execute(
-                schema_editor.sql_delete_index % {"table": quote(model._meta.db_table), "name": quote(name)}
-            )
+            if concurrently:
+                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
+            else:
+                schema_editor.execute(
+                    schema_editor.sql_delete_index % {"table": quote(model._meta.db_table), "name": quote(name)}
+                )
 
 
 def restore_indexes(apps, schema_editor):
     for model_name, field_name in FIELDS:
         model = apps.get_model("orders", model_name)
-        if not single_column_indexes(schema_editor.connection, model, model._meta.get_field(field_name).column):
-            index = models.Index(fields=[field_name])
-            index.set_name_with_model(model)
-            schema_editor.add_index(model, index)
+        field = model._meta.get_field(field_name)
+        if not single_column_indexes(schema_editor.connection, model, field.column):
+            # The statement and name Django uses for a foreign key's own index.
+            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
 
 
 class Migration(migrations.Migration):
+    # DROP INDEX CONCURRENTLY cannot run inside a transaction.
+    atomic = False
+
     dependencies = [
         ("enterprises", "0001_initial"),
         ("orders", "0002_window_time_defaults_as_functions"),

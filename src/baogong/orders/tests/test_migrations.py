@@ -38,11 +38,14 @@ def test_each_dropped_index_is_led_by_another_and_gone():
 # Outside a test transaction: SQLite's schema editor cannot run inside one.
 @pytest.mark.django_db(transaction=True)
 def test_rolling_back_restores_the_indexes_and_migrating_drops_them_again():
-    with connection.schema_editor() as editor:
+    with connection.schema_editor(atomic=False) as editor:
         dropping.restore_indexes(apps, editor)
     restored = {fields: indexes_on(*fields)[0] for fields in dropping.FIELDS}
-    with connection.schema_editor() as editor:
+    with connection.schema_editor(atomic=False) as editor:
         dropping.drop_indexes(apps, editor)
 
+    # Under Django's own names for a foreign key's index, as a database built at 0002 has them.
+    assert restored[("order", "household")][0].startswith("orders_order_household_id_")
+    assert restored[("orderline", "order")][0].startswith("orders_orderline_order_id_")
     assert all(len(names) == 1 for names in restored.values()), restored
     assert {fields: indexes_on(*fields)[0] for fields in dropping.FIELDS} == {fields: [] for fields in dropping.FIELDS}
