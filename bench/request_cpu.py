@@ -26,9 +26,10 @@ process under valgrind's cachegrind (Debian package `valgrind`), once with
 `--small` and once with `--large` requests after the same warm-up, and the
 difference in instructions executed, divided by the difference in requests,
 is the instructions per request. It does not depend on the machine's speed or
-load (two runs of the same code agreed within 2 %), so it shows changes of a
-few percent. The database's own work, in its own processes, is not counted.
-About two minutes per kind of request.
+load (runs of the same code agreed within 2 % for an order, 5.5 % for a
+signed-in read), so it shows changes of several percent. On PostgreSQL the
+database's own work, in its own processes, is not counted; on SQLite it runs
+in this process and is. About two minutes per kind of request.
 """
 
 from __future__ import annotations
