@@ -351,6 +351,10 @@ def drive(port: int, fixtures: Fixtures, clients: int, max_seconds: float) -> tu
     return asyncio.run(_drive(port, fixtures, clients, max_seconds))
 
 
+# What a request over a dropped, refused or stalled connection, or a garbled answer, raises.
+FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError)
+
+
 async def _exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
 ) -> tuple[int, dict[str, Any]]:
@@ -380,6 +384,10 @@ async def _drive(port: int, fixtures: Fixtures, clients: int, max_seconds: float
             f"X-CSRFToken: {csrf}\r\nIdempotency-Key: {key}\r\nReferer: http://127.0.0.1:{port}/\r\n\r\n"
         ).encode() + body
 
+    async def reconnect(writer: asyncio.StreamWriter) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        writer.close()
+        return await asyncio.open_connection("127.0.0.1", port)
+
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while work and time.monotonic() <= stop_at:
             index, (_user_id, _household_id, session) = work.pop()
@@ -396,15 +404,18 @@ async def _drive(port: int, fixtures: Fixtures, clients: int, max_seconds: float
             started = time.perf_counter()
             try:
                 status, data = await asyncio.wait_for(_exchange(reader, writer, sent), timeout=30)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError):
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except FAILURES:
+                reader, writer = await reconnect(writer)
                 status, data = 599, {}
             outcome = Outcome(status=status, seconds=time.perf_counter() - started, order_id=data.get("id"))
             if index % int(1 / RETRY_SHARE) == 0 and status == 201:
-                # The same request again, key and all, as a phone does after a lost answer.
-                _retry_status, again = await asyncio.wait_for(_exchange(reader, writer, sent), timeout=30)
-                outcome.retry_order_id = again.get("id")
+                # The same request again, key and all, as a phone does after a lost answer. A retry
+                # that fails itself counts as no retry.
+                try:
+                    _retry_status, again = await asyncio.wait_for(_exchange(reader, writer, sent), timeout=30)
+                    outcome.retry_order_id = again.get("id")
+                except FAILURES:
+                    reader, writer = await reconnect(writer)
             outcomes.append(outcome)
         writer.close()
 
