@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # this script from each.
 sys.path.insert(0, str(ROOT / "src"))
 
+from order_rush import recreate_database  # noqa: E402
 from plan_time import reference_loop  # noqa: E402
 
 CSRF = "0123456789abcdef0123456789abcdef"  # 32 characters: an unmasked CSRF secret
@@ -88,13 +89,9 @@ def scratch_env(var_dir: Path) -> dict[str, str]:
     )
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
         parts = urlsplit(url)
         name = (parts.path.lstrip("/") or "baogong") + "_cpu"
-        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        recreate_database(urlunsplit(parts._replace(path="/postgres")), name)
         env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     else:
         env["BAOGONG_SQLITE_PATH"] = str(var_dir / "cpu.sqlite3")
