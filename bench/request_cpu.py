@@ -159,10 +159,11 @@ def in_scratch_world(orders: int, work: Callable[[Requests], None]) -> None:
         env = scratch_env(Path(folder))
         world = build_world(env, lines)
         os.environ.update(env)
-        import django
-
-        django.setup()
         from django.db import connection
+
+        # Set up as the server's workers are (`baogong.config.wsgi`: the URLconf loaded, the start-up
+        # objects frozen out of the garbage collector's way).
+        import baogong.config.wsgi  # noqa: F401
 
         try:
             work(Requests(world))
