@@ -8,6 +8,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+def localized_name(name_zh: str, name_en: str) -> str:
+    """The name in the active language: Chinese for zh-*, and when no language is active; else English."""
+    language = get_language() or "zh-hans"
+    return name_zh if language.startswith("zh") else name_en
+
+
 class CommodityCategory(models.TextChoices):
     RICE = "rice", _("rice")
     FLOUR = "flour", _("flour")
@@ -76,8 +82,7 @@ class Commodity(models.Model):
 
     @property
     def name(self) -> str:
-        language = get_language() or "zh-hans"
-        return self.name_zh if language.startswith("zh") else self.name_en
+        return localized_name(self.name_zh, self.name_en)
 
 
 class KitKind(models.TextChoices):
@@ -104,8 +109,7 @@ class Kit(models.Model):
 
     @property
     def name(self) -> str:
-        language = get_language() or "zh-hans"
-        return self.name_zh if language.startswith("zh") else self.name_en
+        return localized_name(self.name_zh, self.name_en)
 
 
 class KitLine(models.Model):

@@ -73,6 +73,12 @@ class OfferKind(models.TextChoices):
     ITEM = "item", _("individual item")
 
 
+def _goods_name(line: OfferLine | OrderLine) -> str:
+    """The kit's or commodity's name in the active language (the kit is not fetched when there is none)."""
+    goods = line.kit if line.kit_id else line.commodity
+    return goods.name if goods is not None else ""
+
+
 class OfferLine(models.Model):
     """One thing a supermarket offers for one delivery day: a standard package or an item.
 
@@ -139,8 +145,7 @@ class OfferLine(models.Model):
 
     @property
     def goods_name(self) -> str:
-        goods = self.kit if self.kit_id else self.commodity
-        return goods.name if goods is not None else ""
+        return _goods_name(self)
 
 
 class HouseholdQuota(models.Model):
@@ -339,6 +344,10 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.quantity} × {self.offer_line_id}"
+
+    @property
+    def goods_name(self) -> str:
+        return _goods_name(self)
 
 
 class OrderEvent(models.Model):

@@ -8,9 +8,11 @@ NotFound, exactly like something that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
@@ -327,12 +329,69 @@ def _money(value: Any) -> str:
     return f"{value:.2f}"
 
 
-def _goods_name(line: OrderLine) -> str:
-    goods = line.kit or line.commodity
-    return goods.name if goods is not None else ""
+class PresentedOrder(Protocol):
+    """What `order_present` reads of an order: a stored `Order`, or the one placing has just written."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def household_id(self) -> int: ...
+    @property
+    def supermarket_id(self) -> int: ...
+    @property
+    def delivery_date(self) -> date: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def is_proxy(self) -> bool: ...
+    @property
+    def placed_by_id(self) -> int | None: ...
+    @property
+    def read_back_confirmed(self) -> bool: ...
+    @property
+    def delivery_mode(self) -> str: ...
+    @property
+    def pickup_slot(self) -> str: ...
+    @property
+    def payment_method(self) -> str: ...
+    @property
+    def payment_status(self) -> str: ...
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def amount_due(self) -> Decimal: ...
+    @property
+    def is_partial(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
-def order_present(*, order: Order, lines: list[OrderLine], supermarket_name: str) -> dict[str, Any]:
+class PresentedLine(Protocol):
+    """What `order_present` reads of an order line."""
+
+    @property
+    def offer_line_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def goods_name(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def confirmed_quantity(self) -> int | None: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def short_reason(self) -> str: ...
+
+
+def order_present(*, order: PresentedOrder, lines: Sequence[PresentedLine], supermarket_name: str) -> dict[str, Any]:
     """An order as the API and the idempotency record show it (JSON-ready, no personal data)."""
     return {
         "id": order.pk,
@@ -360,7 +419,7 @@ def order_present(*, order: Order, lines: list[OrderLine], supermarket_name: str
             {
                 "offer_line_id": line.offer_line_id,
                 "kind": line.kind,
-                "name": _goods_name(line),
+                "name": line.goods_name,
                 "quantity": line.quantity,
                 "confirmed_quantity": line.confirmed_quantity,
                 "unit_price": _money(line.unit_price),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from baogong.catalog.models import localized_name
 from baogong.core.errors import Conflict, InsufficientStock, ValidationFailed
 from baogong.core.services import audit_row_values
 from baogong.core.sql import violated_constraint
@@ -23,8 +25,6 @@ from ..models import (
     HouseholdQuota,
     IdempotencyKey,
     OfferLine,
-    Order,
-    OrderLine,
     OrderStatus,
     PaymentKind,
     PaymentMethod,
@@ -32,12 +32,94 @@ from ..models import (
 )
 from ..payments import PaymentRequest, payment_gateway
 from ..selectors import order_present
-from .rules import _quota_key
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
 
     from .placing import LineRequest, _OrderingHousehold
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """An offer line as placing reads it (`statements.offers_select`): plain values, not a model.
+
+    Every order of the 06:00 rush builds one per line it asks for, and building an `OfferLine`
+    with its kit or commodity from the row took about six times as long as this.
+    """
+
+    pk: int
+    supermarket_id: int
+    supermarket_name: str
+    delivery_date: date
+    kind: str
+    kit_id: int | None
+    commodity_id: int | None
+    price: Decimal
+    quantity: int
+    reserved: int
+    household_cap: int
+    is_active: bool
+    quota_key: str
+    name_zh: str
+    name_en: str
+
+    @property
+    def available(self) -> int:
+        return self.quantity - self.reserved
+
+    @property
+    def goods_name(self) -> str:
+        return localized_name(self.name_zh, self.name_en)
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderLine:
+    """A line of the order being written, with what the answer shows of it (`order_present`)."""
+
+    offer_line_id: int
+    kind: str
+    kit_id: int | None
+    commodity_id: int | None
+    goods_name: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    confirmed_quantity: int | None = None
+    short_reason: str = ""
+
+
+@dataclass(slots=True)
+class NewOrder:
+    """The order being written: its row's values and what the answer shows (`order_present`).
+
+    `pk` is set once the id is known (taken with the reads on PostgreSQL, from the insert on SQLite).
+    """
+
+    pk: int
+    household_id: int
+    compound_id: int
+    building_id: int
+    unit_id: int
+    supermarket_id: int
+    delivery_date: date
+    channel: str
+    placed_by_id: int
+    read_back_confirmed: bool
+    read_back_note: str
+    status: str
+    delivery_mode: str
+    pickup_slot: str
+    payment_method: str
+    payment_status: str
+    total: Decimal
+    amount_due: Decimal
+    created_at: datetime
+    is_partial: bool = False
+    reason: str = ""
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.channel != Channel.ONLINE
 
 
 def _order_write(
@@ -46,7 +128,7 @@ def _order_write(
     household: _OrderingHousehold,
     delivery_date: date,
     lines: Sequence[LineRequest],
-    offers: dict[int, OfferLine],
+    offers: dict[int, OfferRow],
     channel: str,
     payment_method: str,
     read_back_confirmed: bool,
@@ -56,7 +138,7 @@ def _order_write(
     fingerprint: str,
     key_at: datetime,
     order_id: int | None,
-) -> tuple[Order, dict[str, Any], str]:
+) -> tuple[NewOrder, dict[str, Any], str]:
     """Write the order, its key with the answer, its caps and its reservations as one transaction.
 
     `order_id` is the id taken for it with the reads on PostgreSQL, where everything then goes to
@@ -73,23 +155,25 @@ def _order_write(
     else:
         payment_status = PaymentStatus.DUE
     order_lines = [
-        OrderLine(
-            offer_line=offers[line.offer_line_id],
-            kind=offers[line.offer_line_id].kind,
-            kit=offers[line.offer_line_id].kit,
-            commodity=offers[line.offer_line_id].commodity,
+        NewOrderLine(
+            offer_line_id=offer.pk,
+            kind=offer.kind,
+            kit_id=offer.kit_id,
+            commodity_id=offer.commodity_id,
+            goods_name=offer.goods_name,
             quantity=line.quantity,
-            unit_price=offers[line.offer_line_id].price,
-            amount=offers[line.offer_line_id].price * line.quantity,
-            short_reason="",
+            unit_price=offer.price,
+            amount=offer.price * line.quantity,
         )
         for line in lines
+        for offer in (offers[line.offer_line_id],)
     ]
     total = sum((line.amount for line in order_lines), Decimal("0.00"))
     # A free order owes nothing; the supermarket is paid by the relief budget, not the household.
     amount_due = Decimal("0.00") if payment_method == PaymentMethod.FREE else total
     created = timezone.now()
-    order = Order(
+    order = NewOrder(
+        pk=0,
         household_id=household.household_id,
         compound_id=household.compound_id,
         building_id=household.building_id,
@@ -97,7 +181,7 @@ def _order_write(
         supermarket_id=household.supermarket_id,
         delivery_date=delivery_date,
         channel=channel,
-        placed_by=actor,
+        placed_by_id=actor.pk,
         read_back_confirmed=read_back_confirmed,
         read_back_note=read_back_note,
         status=OrderStatus.PLACED,
@@ -107,10 +191,7 @@ def _order_write(
         payment_status=payment_status,
         total=total,
         amount_due=amount_due,
-        is_partial=False,
-        reason="",
         created_at=created,
-        updated_at=created,
     )
     at = statements.db_datetime(created)
     quotas = _quotas_wanted(lines=lines, offers=offers)
@@ -145,10 +226,9 @@ def _order_write(
     def key_and_rows(order_id: int) -> tuple[dict[str, Any], str, statements.Statement, list[statements.Statement]]:
         """The answer and its JSON text, the key's row holding it, and every other row of the order but the order."""
         order.pk = order_id
-        for order_line in order_lines:
-            order_line.order = order
-        supermarket_name: str = offers[lines[0].offer_line_id].supermarket_name  # type: ignore[attr-defined]
-        body = order_present(order=order, lines=order_lines, supermarket_name=supermarket_name)
+        body = order_present(
+            order=order, lines=order_lines, supermarket_name=offers[lines[0].offer_line_id].supermarket_name
+        )
         body_json = json.dumps(body)
         key_row = (
             statements.KEY_STORE,
@@ -194,12 +274,12 @@ class KeyAlreadyStored(Exception):
     """The order's Idempotency-Key was stored by an earlier request, which committed: replay its answer."""
 
 
-def _quotas_wanted(*, lines: Sequence[LineRequest], offers: dict[int, OfferLine]) -> dict[str, tuple[int, int, int]]:
+def _quotas_wanted(*, lines: Sequence[LineRequest], offers: dict[int, OfferRow]) -> dict[str, tuple[int, int, int]]:
     """Per quota key, in key order: (quantity asked for, cap, index of its first line in the request)."""
     wanted: dict[str, tuple[int, int, int]] = {}
     for index, line in enumerate(lines):
         offer = offers[line.offer_line_id]
-        key = _quota_key(offer)
+        key = offer.quota_key
         taken, cap, first = wanted.get(key, (0, offer.household_cap, index))
         wanted[key] = (taken + line.quantity, min(cap, offer.household_cap), first)
     return dict(sorted(wanted.items()))
@@ -207,8 +287,8 @@ def _quotas_wanted(*, lines: Sequence[LineRequest], offers: dict[int, OfferLine]
 
 def _order_rows(
     *,
-    order: Order,
-    order_lines: list[OrderLine],
+    order: NewOrder,
+    order_lines: list[NewOrderLine],
     actor: User,
     household: _OrderingHousehold,
     lines: Sequence[LineRequest],

@@ -33,7 +33,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from baogong.accounts.models import Role
-from baogong.catalog.models import Commodity, Kit
 from baogong.core.errors import (
     BadRequest,
     Conflict,
@@ -47,11 +46,18 @@ from baogong.core.scoping import scope_of
 from baogong.regions.models import ZoneStatusKind
 
 from .. import statements
-from ..models import PROXY_CHANNELS, Channel, DeliveryMode, IdempotencyKey, OfferLine, PaymentMethod
+from ..models import PROXY_CHANNELS, Channel, DeliveryMode, IdempotencyKey, PaymentMethod
 from ..selectors import household_for_ordering_query, ordering_rules, ordering_rules_from_rows, window_from_rule
 from .idempotency import PlacedOrder, _replay, _replay_stored, request_fingerprint
-from .order_write import KeyAlreadyStored, _order_write
-from .rules import IDEMPOTENCY_KEY_PATTERN, MAX_LINE_QUANTITY, MAX_ORDER_LINES, PROXY_ROLES, _validate_whole
+from .order_write import KeyAlreadyStored, OfferRow, _order_write
+from .rules import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_LINES,
+    PROXY_ROLES,
+    _validate_whole,
+    quota_key_of,
+)
 
 if TYPE_CHECKING:
     from baogong.accounts.models import User
@@ -297,8 +303,8 @@ def _ordering_household(found: list[tuple[Any, ...]]) -> _OrderingHousehold:
     )
 
 
-def _offer_from_row(row: tuple[Any, ...]) -> OfferLine:
-    """An unsaved-looking OfferLine (with its kit or commodity) from a row of `statements.offers_select`."""
+def _offer_from_row(row: tuple[Any, ...]) -> OfferRow:
+    """An offer line (with its goods' names and its supermarket's) from a row of `statements.offers_select`."""
     (
         pk,
         supermarket_id,
@@ -318,28 +324,27 @@ def _offer_from_row(row: tuple[Any, ...]) -> OfferLine:
         commodity_name_en,
         supermarket_name,
     ) = row
-    offer = OfferLine(
-        id=pk,
+    with_kit = kit_id is not None
+    return OfferRow(
+        pk=pk,
         supermarket_id=supermarket_id,
+        supermarket_name=supermarket_name,
         delivery_date=statements.as_date(delivery_date),
         kind=kind,
-        kit=Kit(id=kit_id, kind=kit_kind, name_zh=kit_name_zh, name_en=kit_name_en) if kit_id is not None else None,
-        commodity=(
-            Commodity(id=commodity_id, name_zh=commodity_name_zh, name_en=commodity_name_en)
-            if commodity_id is not None
-            else None
-        ),
+        kit_id=kit_id,
+        commodity_id=commodity_id,
         price=statements.as_decimal(price),
         quantity=quantity,
         reserved=reserved,
         household_cap=household_cap,
         is_active=bool(is_active),
+        quota_key=quota_key_of(kind=kind, kit_kind=kit_kind if with_kit else None, offer_id=pk),
+        name_zh=(kit_name_zh if with_kit else commodity_name_zh) or "",
+        name_en=(kit_name_en if with_kit else commodity_name_en) or "",
     )
-    offer.supermarket_name = supermarket_name  # type: ignore[attr-defined]
-    return offer
 
 
-def _sold_out(*, lines: Sequence[LineRequest], offers: dict[int, OfferLine]) -> InsufficientStock | None:
+def _sold_out(*, lines: Sequence[LineRequest], offers: dict[int, OfferRow]) -> InsufficientStock | None:
     """The error naming the first line whose offer is already sold out (a read, possibly stale)."""
     for index, line in enumerate(lines):
         offer = offers.get(line.offer_line_id)

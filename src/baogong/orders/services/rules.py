@@ -41,7 +41,12 @@ def _validate_whole(value: object, *, field: str, minimum: int, maximum: int) ->
     return value
 
 
+def quota_key_of(*, kind: str, kit_kind: str | None, offer_id: int) -> str:
+    """What a household's cap counts an offer line under: packages by kind of kit, items by line."""
+    if kind == OfferKind.PACKAGE and kit_kind is not None:
+        return f"kit:{kit_kind}"
+    return f"offer:{offer_id}"
+
+
 def _quota_key(offer: OfferLine) -> str:
-    if offer.kind == OfferKind.PACKAGE and offer.kit is not None:
-        return f"kit:{offer.kit.kind}"
-    return f"offer:{offer.pk}"
+    return quota_key_of(kind=offer.kind, kit_kind=offer.kit.kind if offer.kit is not None else None, offer_id=offer.pk)

@@ -103,6 +103,33 @@ def test_first_answer_is_byte_for_byte_what_the_schema_renders(client, ow, monke
     assert [line["amount"] for line in first.json()["lines"]] == ["38.00", "55.50"]
 
 
+@pytest.mark.parametrize(("language", "names"), [("zh-hans", ["套餐VEG-A", "大米"]), ("en", ["Package VEG-A", "Rice"])])
+def test_answer_names_the_kit_and_the_goods_in_the_request_language(client, ow, language, names):
+    signed_in(client, ow.resident)
+    body = body_for(ow, ("veg", 1), ("rice", 2))
+    key = str(uuid.uuid4())
+
+    first = client.post(
+        "/api/orders",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Idempotency-Key": key, "Accept-Language": language},
+    )
+    detail = client.get(f"/api/orders/{first.json()['id']}", headers={"Accept-Language": language})
+
+    assert first.status_code == 201
+    assert [(line["name"], line["kind"], line["quantity"]) for line in first.json()["lines"]] == [
+        (names[0], "package", 1),
+        (names[1], "item", 2),
+    ]
+    assert first.content == detail.content
+    # The package counts against the household's cap for its kind of kit, the item against its line.
+    assert sorted(HouseholdQuota.objects.values_list("key", "taken")) == [
+        ("kit:vegetable_package", 1),
+        (f"offer:{ow.offers['rice'].pk}", 2),
+    ]
+
+
 def test_same_key_different_body_is_422_and_changes_nothing(client, ow):
     signed_in(client, ow.resident)
     post_order(client, body_for(ow, ("veg", 1)), key="order-1")
