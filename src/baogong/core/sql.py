@@ -24,12 +24,15 @@ import hashlib
 import re
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from psycopg import abc, pq
 from psycopg.adapt import Transformer
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 Statement = tuple[str, Sequence[Any]]
 # Rows for a statement that returns rows, else the number of rows it changed.
@@ -43,10 +46,13 @@ def run(statements: Sequence[Statement]) -> list[Result]:
     SELECT, or RETURNING), else its row count.
     """
     results: list[Result] = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    # The wrapper itself, looked up once: every attribute read through `django.db.connection` looks
+    # the thread's connection up again (a context-variable lookup each).
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
             if settings.SQL_PREPARE:
-                statements = _prepared(cursor, statements)
+                statements = _prepared(db, cursor, statements)
             # One simple query, its values written in as literals here (see `literal_sql`).
             cursor.execute(literal_sql(cursor.cursor, statements))  # type: ignore[arg-type]  # psycopg takes bytes
             return results_of(cursor.cursor)
@@ -67,7 +73,8 @@ def run_atomically(statements: Sequence[Statement]) -> list[Result]:
     """
     # Only in autocommit is the list its own transaction: with autocommit switched off by hand,
     # psycopg would open a transaction that nobody commits.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.get_autocommit():
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql" and not db.in_atomic_block and db.get_autocommit():
         return run(statements)
     with transaction.atomic():
         return run(statements)
@@ -166,14 +173,14 @@ def prepared_form(statements: Sequence[Statement], known: set[str]) -> tuple[dic
     return new, converted
 
 
-def _prepared(cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
+def _prepared(db: BaseDatabaseWrapper, cursor: Any, statements: Sequence[Statement]) -> list[Statement]:
     """`statements` as EXECUTEs of prepared statements, preparing in one round trip what is new to this session.
 
     PREPARE is not transactional: a statement prepared inside a transaction that then rolls back
     stays prepared, so what is recorded here stays true. If a PREPARE itself fails the session's
     record is dropped and read back from `pg_prepared_statements` on the next call.
     """
-    session = connection.connection
+    session = db.connection
     known = _PREPARED.get(session)
     if known is None:
         cursor.execute(PREPARED_IN_SESSION)

@@ -28,6 +28,7 @@ hands back text and floats where PostgreSQL hands back typed values).
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -60,6 +61,9 @@ KEY_LOOKUP = (
 )
 
 
+# The builders below run on every order with the same few counts (lines per order, areas above a
+# compound); kept, each text is built once per count instead of quoting table names again.
+@functools.lru_cache(maxsize=64)
 def offers_select(count: int) -> str:
     """Offer lines by id with what an order needs of them: goods, names, price, what is left."""
     ids = ", ".join(["%s"] * count)
@@ -75,6 +79,7 @@ def offers_select(count: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def window_rules_select(count: int) -> str:
     ids = ", ".join(["%s"] * count)
     return (
@@ -83,6 +88,7 @@ def window_rules_select(count: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def zone_statuses_select(count: int) -> str:
     """Statuses in force at a moment (two parameters after the ids), newest first per region."""
     ids = ", ".join(["%s"] * count)
@@ -161,6 +167,7 @@ KEY_STORE = (
 )
 
 
+@functools.lru_cache(maxsize=64)
 def order_lines_insert(count: int) -> str:
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * count)
     return (
