@@ -92,7 +92,14 @@ class SessionStore(db.SessionStore):
         row.account_id = _account_id(data)  # type: ignore[attr-defined]  # the model is accounts.Session
         return row
 
-    def _get_session_from_db(self) -> AbstractBaseSession | None:
+    def load(self) -> dict[str, Any]:
+        # Django's `load` builds a session model instance only to read its data back, on every
+        # signed-in request. (Its ORM read `_get_session_from_db` is then no longer called.)
+        session_data = self._session_data_from_db()
+        return self.decode(session_data) if session_data is not None else {}
+
+    def _session_data_from_db(self) -> str | None:
+        """The session's data, unless it is unknown or expired; its account's row is kept for the backend."""
         # Whatever the previous session read in this thread left is not this session's.
         _account_row.set(None)
         key = self.session_key
@@ -112,4 +119,4 @@ class SessionStore(db.SessionStore):
         account_id = account[account_pk_index()]
         if account_id is not None:
             _account_row.set((account_id, tuple(account)))
-        return self.model(session_key=key, session_data=session_data)
+        return str(session_data)
