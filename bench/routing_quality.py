@@ -4,6 +4,8 @@
     python bench/routing_quality.py --sets solomon --time-limit 30
     python bench/routing_quality.py --instances X-n101-k25,C101 --time-limit 10
     python bench/routing_quality.py --sets X --against defaults  # the planner's PyVRP parameters vs PyVRP's own
+    python bench/routing_quality.py --sets X --against variant --variant max_perturbations=20
+                                    # the planner's large-problem parameters vs the same with one changed
 
 For every instance the two solvers run at the same time, each in its own
 process pinned to its own core, with the same wall-clock limit:
@@ -195,14 +197,68 @@ def solve_with_pyvrp_defaults(instance: Instance, time_limit: float, seed: int) 
     return solve_ours(instance, time_limit, seed)
 
 
-def run_one(job: tuple[str, Instance, float, int, int]) -> Outcome:
-    solver, instance, time_limit, seed, core = job
+VARIANT_KEYS = ("neighbours", "history", "min_perturbations", "max_perturbations", "exhaustive_on_best")
+
+
+def parse_variant(text: str) -> dict[str, int]:
+    """`key=value,...` over VARIANT_KEYS, integers (exhaustive_on_best 0 or 1)."""
+    values: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        if key not in VARIANT_KEYS or not value.strip().isdigit():
+            expected = ", ".join(VARIANT_KEYS)
+            raise argparse.ArgumentTypeError(f"--variant: {item!r}; expected one of {expected}=<integer>")
+        values[key] = int(value)
+    return values
+
+
+def solve_with_variant(instance: Instance, time_limit: float, seed: int, variant: dict[str, int]) -> Outcome:
+    """The same adapter with the planner's large-problem parameters changed as `variant` says.
+
+    Like the planner's own, the variant applies from LARGE_PROBLEM_CLIENTS clients up; smaller
+    instances run with the planner's small-problem parameters on both sides.
+    """
+    import pyvrp
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
+    from pyvrp.search import NeighbourhoodParams, PerturbationParams
+
+    setup_django()
+    from baogong.planning import routing
+
+    base = routing.LARGE_PROBLEM_PARAMS
+    routing.LARGE_PROBLEM_PARAMS = pyvrp.SolveParams(
+        ils=IteratedLocalSearchParams(
+            num_iters_no_improvement=base.ils.num_iters_no_improvement,
+            history_length=variant.get("history", base.ils.history_length),
+            exhaustive_on_best=bool(variant.get("exhaustive_on_best", base.ils.exhaustive_on_best)),
+        ),
+        penalty=base.penalty,
+        neighbourhood=NeighbourhoodParams(
+            weight_wait_time=base.neighbourhood.weight_wait_time,
+            num_neighbours=variant.get("neighbours", base.neighbourhood.num_neighbours),
+            symmetric_proximity=base.neighbourhood.symmetric_proximity,
+        ),
+        operators=base.operators,
+        perturbation=PerturbationParams(
+            min_perturbations=variant.get("min_perturbations", base.perturbation.min_perturbations),
+            max_perturbations=variant.get("max_perturbations", base.perturbation.max_perturbations),
+        ),
+    )
+    return solve_ours(instance, time_limit, seed)
+
+
+def run_one(job: tuple[str, Instance, float, int, int, dict[str, int]]) -> Outcome:
+    solver, instance, time_limit, seed, core, variant = job
     pin_to_core(core)
     try:
         if solver == "ours":
             return solve_ours(instance, time_limit, seed)
         if solver == "defaults":
             return solve_with_pyvrp_defaults(instance, time_limit, seed)
+        if solver == "variant":
+            return solve_with_variant(instance, time_limit, seed, variant)
         return solve_ortools(instance, time_limit)
     except Exception as exc:  # a crash in one solver must not lose the other's result
         return Outcome(solver, None, 0.0, f"{type(exc).__name__}: {exc}")
@@ -234,18 +290,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--against",
-        choices=["ortools", "defaults"],
+        choices=["ortools", "defaults", "variant"],
         default="ortools",
-        help="the second solver: OR-Tools, or the same adapter with PyVRP's default parameters",
+        help="the second solver: OR-Tools, the same adapter with PyVRP's default parameters, or with --variant",
+    )
+    parser.add_argument(
+        "--variant",
+        type=parse_variant,
+        default={},
+        help=f"with --against variant: large-problem parameters to change, key=value,... ({', '.join(VARIANT_KEYS)})",
     )
     args = parser.parse_args()
-    other = "OR-Tools" if args.against == "ortools" else "PyVRP defaults"
+    if args.against == "variant" and not args.variant:
+        parser.error("--against variant needs --variant")
+    other = {"ortools": "OR-Tools", "defaults": "PyVRP defaults", "variant": "variant"}[args.against]
 
     names = [name for name in args.instances.split(",") if name] or None
     instances = load_instances(args.data, [s for s in args.sets.split(",") if s], names)
     if not instances:
         sys.exit("no instances found")
     print(f"time limit {args.time_limit:g} s per solver per instance, one core each, seed {args.seed}")
+    if args.variant:
+        print("variant: " + ", ".join(f"{key}={value}" for key, value in args.variant.items()))
     header = f"| instance | n | BKS | ours | gap % | {other} | gap % | ours / {other} |"
     print(header)
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -253,8 +319,8 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     for instance in instances:
         jobs = [
-            ("ours", instance, args.time_limit, args.seed, 0),
-            (args.against, instance, args.time_limit, args.seed, 1),
+            ("ours", instance, args.time_limit, args.seed, 0, {}),
+            (args.against, instance, args.time_limit, args.seed, 1, args.variant),
         ]
         with context.Pool(2) as pool:
             ours_outcome, other_outcome = pool.map(run_one, jobs)
