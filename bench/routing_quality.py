@@ -207,9 +207,10 @@ def parse_variant(text: str) -> dict[str, int]:
         if not item:
             continue
         key, _, value = item.partition("=")
-        if key not in VARIANT_KEYS or not value.strip().isdigit():
-            expected = ", ".join(VARIANT_KEYS)
-            raise argparse.ArgumentTypeError(f"--variant: {item!r}; expected one of {expected}=<integer>")
+        boolean = key == "exhaustive_on_best"
+        if key not in VARIANT_KEYS or not value.strip().isdigit() or (boolean and value.strip() not in ("0", "1")):
+            expected = f"{', '.join(VARIANT_KEYS)}=<integer>, exhaustive_on_best 0 or 1"
+            raise argparse.ArgumentTypeError(f"--variant: {item!r}; expected {expected}")
         values[key] = int(value)
     return values
 
@@ -220,8 +221,9 @@ def solve_with_variant(instance: Instance, time_limit: float, seed: int, variant
     Like the planner's own, the variant applies from LARGE_PROBLEM_CLIENTS clients up; smaller
     instances run with the planner's small-problem parameters on both sides.
     """
+    import dataclasses
+
     import pyvrp
-    from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
     from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
     setup_django()
@@ -229,8 +231,8 @@ def solve_with_variant(instance: Instance, time_limit: float, seed: int, variant
 
     base = routing.LARGE_PROBLEM_PARAMS
     routing.LARGE_PROBLEM_PARAMS = pyvrp.SolveParams(
-        ils=IteratedLocalSearchParams(
-            num_iters_no_improvement=base.ils.num_iters_no_improvement,
+        ils=dataclasses.replace(
+            base.ils,
             history_length=variant.get("history", base.ils.history_length),
             exhaustive_on_best=bool(variant.get("exhaustive_on_best", base.ils.exhaustive_on_best)),
         ),
